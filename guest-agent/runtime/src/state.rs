@@ -32,7 +32,7 @@ impl std::fmt::Display for Status {
             Status::Running => "running",
             Status::Stopped => "stopped",
         };
-        f.write_str(text)
+        f.pad(text)
     }
 }
 

@@ -24,6 +24,6 @@ fn a_bad_mount_type_is_reported_with_the_mount() {
     bundle.args(&["echo", "must not run"]);
     let out = sandbox.run(&bundle).expect_failure();
     assert!(!out.stdout.contains("must not run"), "{out}");
-    assert!(out.stderr.contains("/berth-bad-mount"), "{out}");
+    assert!(out.stderr.contains("berth-bad-mount"), "{out}");
     assert!(!out.stderr.contains("panicked"), "{out}");
 }

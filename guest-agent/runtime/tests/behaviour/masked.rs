@@ -6,13 +6,15 @@ use std::path::Path;
 use crate::common::host::{mount_at, parse_mountinfo};
 use crate::common::{spec, Sandbox};
 
-/// The entries of `paths` this kernel has: a runtime skips masking or
-/// remounting a path that does not exist (this machine has no /proc/kcore).
-fn present_on_host<'a>(paths: &[&'a str], want_dir: bool) -> Vec<&'a str> {
+/// The entries of `paths` this kernel has (directories or files, as asked): a
+/// runtime skips masking or remounting a path that does not exist (this machine
+/// has no /proc/kcore and no /proc/sysrq-trigger).
+fn present_on_host<'a>(paths: &[&'a str], dirs: Option<bool>) -> Vec<&'a str> {
     let present: Vec<&str> = paths
         .iter()
         .copied()
-        .filter(|p| Path::new(p).exists() && Path::new(p).is_dir() == want_dir)
+        .filter(|p| Path::new(p).exists())
+        .filter(|p| dirs.map_or(true, |d| Path::new(p).is_dir() == d))
         .collect();
     assert!(!present.is_empty(), "none of {paths:?} exists on this host");
     present
@@ -21,7 +23,7 @@ fn present_on_host<'a>(paths: &[&'a str], want_dir: bool) -> Vec<&'a str> {
 #[test]
 fn masked_proc_files_read_as_an_empty_null_device() {
     let sandbox = Sandbox::new("mask-files");
-    let files = present_on_host(&spec::MASKED_PATHS, false);
+    let files = present_on_host(&spec::MASKED_PATHS, Some(false));
     let mut bundle = sandbox.bundle("c");
     bundle.sh(&format!(
         "for f in {}; do echo $f $(stat -c '%F %t:%T' $f) $(wc -c < $f); done",
@@ -44,9 +46,7 @@ fn proc_sys_and_the_other_readonly_paths_are_read_only() {
     assert!(out.stderr.contains("Read-only file system"), "{out}");
     assert_eq!(fs::read_to_string("/proc/sys/kernel/hostname").unwrap(), before);
     let mounts = parse_mountinfo(&out.stdout);
-    let mut paths = present_on_host(&spec::READONLY_PATHS, true);
-    paths.extend(present_on_host(&spec::READONLY_PATHS, false));
-    for path in paths {
+    for path in present_on_host(&spec::READONLY_PATHS, None) {
         let m = mount_at(&mounts, path).unwrap_or_else(|| panic!("{path} not remounted\n{out}"));
         assert!(m.is_read_only(), "{path}: {m:?}");
     }
@@ -57,7 +57,7 @@ fn masked_directories_are_empty_read_only_tmpfs() {
     let sandbox = Sandbox::new("mask-dirs");
     // The host has content here, so an unmasked directory would list it.
     assert!(fs::read_dir("/sys/firmware").unwrap().next().is_some());
-    let dirs = present_on_host(&spec::MASKED_PATHS, true);
+    let dirs = present_on_host(&spec::MASKED_PATHS, Some(true));
     let mut bundle = sandbox.bundle("c");
     bundle.sh(&format!(
         "for d in {}; do echo $d $(ls -A $d | wc -l); done; \
