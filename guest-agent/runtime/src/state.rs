@@ -83,7 +83,8 @@ impl ContainerState {
     }
 
     /// Write to a temporary file and rename it over the old one: a crash at any moment
-    /// leaves either the old or the new state, never a torn one.
+    /// leaves either the old or the new state, never a torn one. No fsync: the state root
+    /// is meant to be a tmpfs (/run), whose content does not outlive a reboot anyway.
     pub fn save(&self, root: &Path) -> Result<()> {
         let dir = Self::dir(root, &self.id);
         let tmp = dir.join(".state.json.tmp");
@@ -91,7 +92,6 @@ impl ContainerState {
         let mut file = fs::File::create(&tmp)
             .context(|| format!("Cannot write container state in {}", dir.display()))?;
         file.write_all(&json)
-            .and_then(|_| file.sync_data())
             .context(|| format!("Cannot write container state in {}", dir.display()))?;
         fs::rename(&tmp, dir.join(STATE_FILE))
             .context(|| format!("Cannot write container state in {}", dir.display()))

@@ -40,7 +40,10 @@ fn memory_limit_is_set_on_the_host_and_visible_inside() {
     assert_eq!(created.stdout_now().trim(), LIMIT.to_string(), "{created}");
 
     sandbox.runtime(&["delete", &bundle.id]).expect_ok();
-    assert!(!Path::new(&on_host).exists(), "delete left the cgroup {on_host}");
+    assert!(
+        !Path::new(&on_host).exists(),
+        "delete left the cgroup {on_host}"
+    );
 }
 
 #[test]
@@ -51,7 +54,10 @@ fn pids_limit_stops_a_fork_bomb() {
     bundle.sh("for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 1 & done; wait");
     let out = sandbox.run(&bundle);
     assert!(!out.timed_out, "{out}");
-    assert!(out.stderr.contains("can't fork"), "forks beyond pids.max must fail\n{out}");
+    assert!(
+        out.stderr.contains("can't fork"),
+        "forks beyond pids.max must fail\n{out}"
+    );
 }
 
 #[test]

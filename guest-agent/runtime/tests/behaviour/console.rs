@@ -20,8 +20,13 @@ fn receive_fd(listener: &UnixListener) -> Result<OwnedFd, String> {
     let mut buf = [0u8; 4096];
     let mut iov = [IoSliceMut::new(&mut buf)];
     let mut space = nix::cmsg_space!([RawFd; 1]);
-    let msg = recvmsg::<()>(stream.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::empty())
-        .map_err(|e| format!("recvmsg: {e}"))?;
+    let msg = recvmsg::<()>(
+        stream.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::empty(),
+    )
+    .map_err(|e| format!("recvmsg: {e}"))?;
     for cmsg in msg.cmsgs().map_err(|e| format!("cmsgs: {e}"))? {
         if let ControlMessageOwned::ScmRights(fds) = cmsg {
             if let Some(&fd) = fds.first() {
@@ -71,7 +76,11 @@ fn console_socket_receives_a_pty_master_attached_to_the_process() {
     bundle.spec["process"]["terminal"] = json!(true);
     bundle.sh("tty; test -t 1 && echo stdout-is-a-tty");
     sandbox
-        .create_as(&bundle, &bundle.id, &["--console-socket", path_str(&socket)])
+        .create_as(
+            &bundle,
+            &bundle.id,
+            &["--console-socket", path_str(&socket)],
+        )
         .expect_ok();
     connected
         .recv_timeout(Duration::from_secs(30))

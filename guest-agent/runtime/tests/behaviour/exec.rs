@@ -21,7 +21,13 @@ fn exec_runs_inside_the_containers_namespaces() {
     let sandbox = Sandbox::new("exec-ns");
     let bundle = running(&sandbox);
     let out = sandbox
-        .runtime(&["exec", &bundle.id, "sh", "-c", "tr '\\0' ' ' < /proc/1/cmdline; echo; hostname"])
+        .runtime(&[
+            "exec",
+            &bundle.id,
+            "sh",
+            "-c",
+            "tr '\\0' ' ' < /proc/1/cmdline; echo; hostname",
+        ])
         .expect_ok();
     assert_eq!(out.stdout, "sleep 1000 \nberth\n", "{out}");
 }
@@ -33,7 +39,11 @@ fn exec_passes_the_exit_code_through() {
     let out = sandbox.runtime(&["exec", &bundle.id, "sh", "-c", "echo out; exit 3"]);
     assert_eq!(out.code, Some(3), "{out}");
     assert_eq!(out.stdout, "out\n", "{out}");
-    assert_eq!(sandbox.status(&bundle.id), "running", "exec must not end the container");
+    assert_eq!(
+        sandbox.status(&bundle.id),
+        "running",
+        "exec must not end the container"
+    );
 }
 
 #[test]
@@ -58,6 +68,8 @@ fn exec_with_a_process_file_uses_its_args_env_cwd_and_user() {
 #[test]
 fn exec_into_an_unknown_container_fails() {
     let sandbox = Sandbox::new("exec-unknown");
-    let out = sandbox.runtime(&["exec", "no-such-container", "true"]).expect_failure();
+    let out = sandbox
+        .runtime(&["exec", "no-such-container", "true"])
+        .expect_failure();
     assert!(!out.stderr.is_empty(), "{out}");
 }

@@ -38,7 +38,11 @@ fn every_hook_runs_once_in_order_and_reads_the_state() {
     }));
     let mut hooks = json!({});
     for name in HOOKS {
-        let dir = if name == "startContainer" { Path::new("/hooks") } else { &markers };
+        let dir = if name == "startContainer" {
+            Path::new("/hooks")
+        } else {
+            &markers
+        };
         hooks[name] = json!([marker_hook(name, dir)]);
     }
     bundle.spec["hooks"] = hooks;
@@ -59,12 +63,19 @@ fn every_hook_runs_once_in_order_and_reads_the_state() {
         assert_eq!(state["id"], bundle.id.as_str(), "{name}: {state}");
         // Inside the container the bundle path may be reported as crun does ("/").
         if name != "startContainer" {
-            assert_eq!(state["bundle"], bundle.dir.to_str().unwrap(), "{name}: {state}");
+            assert_eq!(
+                state["bundle"],
+                bundle.dir.to_str().unwrap(),
+                "{name}: {state}"
+            );
         }
     }
     let at = |name: &str| order.iter().position(|n| *n == name).unwrap();
     for early in ["prestart", "createRuntime"] {
-        assert!(at(early) < at("createContainer"), "{early} after createContainer: {order:?}");
+        assert!(
+            at(early) < at("createContainer"),
+            "{early} after createContainer: {order:?}"
+        );
     }
     assert!(at("createContainer") < at("startContainer"), "{order:?}");
     assert!(at("startContainer") < at("poststop"), "{order:?}");

@@ -22,9 +22,15 @@ fn list_shows_every_container_with_its_status() {
 
     let table = sandbox.runtime(&["list"]).expect_ok();
     let header = table.stdout.lines().next().unwrap_or_default();
-    assert!(header.contains("PID") && header.contains("STATUS"), "{table}");
+    assert!(
+        header.contains("PID") && header.contains("STATUS"),
+        "{table}"
+    );
     for (id, status) in [(&running.id, "running"), (&created.id, "created")] {
-        let row = table.stdout.lines().find(|l| l.split_whitespace().next() == Some(id));
+        let row = table
+            .stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(id));
         let row = row.unwrap_or_else(|| panic!("{id} not listed\n{table}"));
         assert!(row.split_whitespace().any(|w| w == status), "{row}");
     }
@@ -33,7 +39,12 @@ fn list_shows_every_container_with_its_status() {
     let list: Vec<Value> = serde_json::from_str(&json.stdout).expect("list JSON");
     let mut seen: Vec<(String, String)> = list
         .iter()
-        .map(|c| (c["id"].as_str().unwrap_or_default().into(), c["status"].as_str().unwrap_or_default().into()))
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap_or_default().into(),
+                c["status"].as_str().unwrap_or_default().into(),
+            )
+        })
         .collect();
     seen.sort();
     let mut want = vec![
@@ -48,17 +59,32 @@ fn list_shows_every_container_with_its_status() {
 fn ps_lists_the_containers_processes() {
     let sandbox = Sandbox::new("ps");
     let bundle = started(&sandbox, "c");
-    let pid = sandbox.state(&bundle.id).expect("state")["pid"].as_i64().expect("pid");
+    let pid = sandbox.state(&bundle.id).expect("state")["pid"]
+        .as_i64()
+        .expect("pid");
 
-    let json = sandbox.runtime(&["ps", "--format", "json", &bundle.id]).expect_ok();
+    let json = sandbox
+        .runtime(&["ps", "--format", "json", &bundle.id])
+        .expect_ok();
     let pids: Vec<i64> = serde_json::from_str(&json.stdout).expect("ps JSON");
     assert_eq!(pids, [pid], "{json}");
 
     // runc prints `ps -ef` rows, crun only pids: both have a PID column.
     let table = sandbox.runtime(&["ps", &bundle.id]).expect_ok();
-    assert!(table.stdout.lines().next().is_some_and(|h| h.contains("PID")), "{table}");
+    assert!(
+        table
+            .stdout
+            .lines()
+            .next()
+            .is_some_and(|h| h.contains("PID")),
+        "{table}"
+    );
     let pid = pid.to_string();
-    let row = table.stdout.lines().skip(1).find(|l| l.split_whitespace().any(|w| w == pid));
+    let row = table
+        .stdout
+        .lines()
+        .skip(1)
+        .find(|l| l.split_whitespace().any(|w| w == pid));
     assert!(row.is_some(), "pid {pid} missing\n{table}");
 }
 

@@ -12,6 +12,7 @@ mod devices;
 mod errors;
 mod exec;
 mod fds;
+mod fixture;
 mod hooks;
 mod lifecycle;
 mod list_ps;

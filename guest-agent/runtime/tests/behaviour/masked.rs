@@ -14,7 +14,10 @@ fn present_on_host<'a>(paths: &[&'a str], dirs: Option<bool>) -> Vec<&'a str> {
         .iter()
         .copied()
         .filter(|p| Path::new(p).exists())
-        .filter(|p| dirs.map_or(true, |d| Path::new(p).is_dir() == d))
+        .filter(|p| match dirs {
+            Some(want_dir) => Path::new(p).is_dir() == want_dir,
+            None => true,
+        })
         .collect();
     assert!(!present.is_empty(), "none of {paths:?} exists on this host");
     present
@@ -32,7 +35,10 @@ fn masked_proc_files_read_as_an_empty_null_device() {
     let out = sandbox.run(&bundle).expect_ok();
     for file in files {
         let line = format!("{file} character special file 1:3 0");
-        assert!(out.stdout.lines().any(|l| l == line), "want {line:?}\n{out}");
+        assert!(
+            out.stdout.lines().any(|l| l == line),
+            "want {line:?}\n{out}"
+        );
     }
 }
 
@@ -44,7 +50,10 @@ fn proc_sys_and_the_other_readonly_paths_are_read_only() {
     bundle.sh("echo escaped > /proc/sys/kernel/hostname; cat /proc/self/mountinfo");
     let out = sandbox.run(&bundle).expect_ok();
     assert!(out.stderr.contains("Read-only file system"), "{out}");
-    assert_eq!(fs::read_to_string("/proc/sys/kernel/hostname").unwrap(), before);
+    assert_eq!(
+        fs::read_to_string("/proc/sys/kernel/hostname").unwrap(),
+        before
+    );
     let mounts = parse_mountinfo(&out.stdout);
     for path in present_on_host(&spec::READONLY_PATHS, None) {
         let m = mount_at(&mounts, path).unwrap_or_else(|| panic!("{path} not remounted\n{out}"));
@@ -68,7 +77,10 @@ fn masked_directories_are_empty_read_only_tmpfs() {
     assert!(out.stderr.contains("Read-only file system"), "{out}");
     let mounts = parse_mountinfo(&out.stdout);
     for dir in dirs {
-        assert!(out.stdout.contains(&format!("{dir} 0\n")), "{dir} is not empty\n{out}");
+        assert!(
+            out.stdout.contains(&format!("{dir} 0\n")),
+            "{dir} is not empty\n{out}"
+        );
         let m = mount_at(&mounts, dir).unwrap_or_else(|| panic!("{dir} not masked\n{out}"));
         assert_eq!(m.fstype, "tmpfs", "{dir}: {m:?}");
         assert!(m.is_read_only(), "{dir}: {m:?}");

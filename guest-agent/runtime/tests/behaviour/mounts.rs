@@ -44,7 +44,10 @@ fn root_is_the_bundle_rootfs_with_proc_sys_and_dev_mounted() {
         assert_eq!(m.fstype, fstype, "{point}: {m:?}");
     }
     let sys = mount_at(&mounts, "/sys").unwrap();
-    assert!(sys.is_read_only(), "/sys must honour its ro option: {sys:?}");
+    assert!(
+        sys.is_read_only(),
+        "/sys must honour its ro option: {sys:?}"
+    );
 }
 
 #[test]
@@ -53,7 +56,10 @@ fn a_read_only_root_refuses_writes() {
     let mut writable = sandbox.bundle("rw");
     writable.args(&["touch", "/x"]);
     sandbox.run(&writable).expect_ok();
-    assert!(writable.rootfs().join("x").exists(), "touch on a rw root must land in rootfs");
+    assert!(
+        writable.rootfs().join("x").exists(),
+        "touch on a rw root must land in rootfs"
+    );
 
     let mut read_only = sandbox.bundle("ro");
     read_only.spec["root"]["readonly"] = json!(true);
@@ -77,7 +83,10 @@ fn a_read_only_bind_mount_shows_the_host_dir_and_refuses_writes() {
 
     assert!(out.stdout.starts_with("hello from the host\n"), "{out}");
     assert!(out.stdout.contains("Read-only file system"), "{out}");
-    assert!(!share.join("new").exists(), "the write reached the host dir");
+    assert!(
+        !share.join("new").exists(),
+        "the write reached the host dir"
+    );
     let mounts = container_mounts(&out.stdout);
     let data = mount_at(&mounts, "/data").unwrap_or_else(|| panic!("no /data mount\n{out}"));
     assert!(data.is_read_only(), "{data:?}");
@@ -100,11 +109,18 @@ fn a_tmpfs_mount_honours_size_and_mode() {
 
     let mut lines = out.stdout.lines();
     assert_eq!(lines.next(), Some("1777"), "{out}");
-    assert_eq!(lines.next(), Some("No space left on device"), "a 2 MiB write must not fit\n{out}");
+    assert_eq!(
+        lines.next(),
+        Some("No space left on device"),
+        "a 2 MiB write must not fit\n{out}"
+    );
     let mounts = container_mounts(&out.stdout);
     let scratch = mount_at(&mounts, "/scratch").unwrap_or_else(|| panic!("no /scratch\n{out}"));
     assert_eq!(scratch.fstype, "tmpfs");
-    assert!(scratch.super_options.iter().any(|o| o == "size=1024k"), "{scratch:?}");
+    assert!(
+        scratch.super_options.iter().any(|o| o == "size=1024k"),
+        "{scratch:?}"
+    );
 }
 
 /// Creates a container whose root propagation is `propagation`, mounts a tmpfs
@@ -117,8 +133,14 @@ fn mount_seen_after_create(sandbox: &Sandbox, propagation: &str) -> String {
     let created = sandbox.create(&bundle).expect_ok();
 
     let target = bundle.rootfs().join("mnt");
-    mount(Some("tmpfs"), &target, Some("tmpfs"), MsFlags::empty(), None::<&str>)
-        .expect("mount tmpfs on the host");
+    mount(
+        Some("tmpfs"),
+        &target,
+        Some("tmpfs"),
+        MsFlags::empty(),
+        None::<&str>,
+    )
+    .expect("mount tmpfs on the host");
     fs::write(target.join("marker"), "propagated\n").unwrap();
     sandbox.runtime(&["start", &bundle.id]).expect_ok();
     sandbox.wait_status(&bundle.id, "stopped");
@@ -129,8 +151,14 @@ fn mount_seen_after_create(sandbox: &Sandbox, propagation: &str) -> String {
 /// containers whose root is a slave of it (the host's / here is private).
 fn make_sandbox_shared(dir: &Path) {
     mount(Some(dir), dir, None::<&str>, MsFlags::MS_BIND, None::<&str>).expect("bind sandbox");
-    mount(None::<&str>, dir, None::<&str>, MsFlags::MS_SHARED, None::<&str>)
-        .expect("make sandbox shared");
+    mount(
+        None::<&str>,
+        dir,
+        None::<&str>,
+        MsFlags::MS_SHARED,
+        None::<&str>,
+    )
+    .expect("make sandbox shared");
 }
 
 #[test]
@@ -138,7 +166,13 @@ fn rslave_root_receives_host_mounts_and_rprivate_does_not() {
     let sandbox = Sandbox::new("mnt-prop");
     make_sandbox_shared(sandbox.path());
     let slave = mount_seen_after_create(&sandbox, "rslave");
-    assert!(slave.contains("propagated"), "rslave root must see the host's new mount:\n{slave}");
+    assert!(
+        slave.contains("propagated"),
+        "rslave root must see the host's new mount:\n{slave}"
+    );
     let private = mount_seen_after_create(&sandbox, "rprivate");
-    assert!(!private.contains("propagated"), "rprivate root must not:\n{private}");
+    assert!(
+        !private.contains("propagated"),
+        "rprivate root must not:\n{private}"
+    );
 }

@@ -35,7 +35,10 @@ fn hostname_is_set_inside_and_the_host_keeps_its_own() {
     bundle.args(&["hostname"]);
     let out = sandbox.run(&bundle).expect_ok();
     assert_eq!(out.stdout, "berth-test-host\n", "{out}");
-    assert_eq!(fs::read_to_string("/proc/sys/kernel/hostname").unwrap(), before);
+    assert_eq!(
+        fs::read_to_string("/proc/sys/kernel/hostname").unwrap(),
+        before
+    );
 }
 
 #[test]
@@ -47,8 +50,15 @@ fn every_requested_namespace_differs_from_the_hosts() {
     let seen = parse_namespaces(&out.stdout);
     assert_eq!(seen.len(), NAMESPACES.len(), "{out}");
     for (kind, link) in seen {
-        assert!(link.starts_with(&format!("{kind}:[")), "{kind}: {link}\n{out}");
-        assert_ne!(link, host_namespace(&kind), "{kind} namespace is the host's");
+        assert!(
+            link.starts_with(&format!("{kind}:[")),
+            "{kind}: {link}\n{out}"
+        );
+        assert_ne!(
+            link,
+            host_namespace(&kind),
+            "{kind} namespace is the host's"
+        );
     }
 }
 
@@ -89,9 +99,15 @@ fn the_process_is_pid_1_of_its_pid_namespace() {
     let out = sandbox.run(&bundle).expect_ok();
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines.first(), Some(&"1"), "{out}");
-    assert!(lines.get(1).is_some_and(|l| l.starts_with("sh -c echo $$")), "{out}");
+    assert!(
+        lines.get(1).is_some_and(|l| l.starts_with("sh -c echo $$")),
+        "{out}"
+    );
     // sh, ls and grep: the host's processes are invisible.
-    let visible: usize = lines.get(2).and_then(|l| l.parse().ok()).unwrap_or(usize::MAX);
+    let visible: usize = lines
+        .get(2)
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(usize::MAX);
     assert!(visible <= 4, "{visible} processes visible inside\n{out}");
 }
 
@@ -103,7 +119,8 @@ fn a_user_namespace_maps_root_to_the_requested_host_ids() {
     let mapping = json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
     bundle.spec["linux"]["uidMappings"] = mapping.clone();
     bundle.spec["linux"]["gidMappings"] = mapping;
-    bundle.sh("cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g; readlink /proc/self/ns/user");
+    bundle
+        .sh("cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g; readlink /proc/self/ns/user");
     let out = sandbox.run(&bundle).expect_ok();
 
     let words: Vec<&str> = out.stdout.split_whitespace().collect();
@@ -112,5 +129,9 @@ fn a_user_namespace_maps_root_to_the_requested_host_ids() {
         Some(&["0", "100000", "65536", "0", "100000", "65536", "0", "0"][..]),
         "{out}"
     );
-    assert_ne!(words.get(8).copied(), Some(host_namespace("user").as_str()), "{out}");
+    assert_ne!(
+        words.get(8).copied(),
+        Some(host_namespace("user").as_str()),
+        "{out}"
+    );
 }

@@ -16,11 +16,21 @@ fn user_group_and_additional_gids_are_applied() {
     bundle.sh("id -u; id -g; id -un; cat /proc/self/status");
     let out = sandbox.run(&bundle).expect_ok();
     let lines: Vec<&str> = out.stdout.lines().collect();
-    assert_eq!(lines.get(..3), Some(&["65534", "65534", "nobody"][..]), "{out}");
+    assert_eq!(
+        lines.get(..3),
+        Some(&["65534", "65534", "nobody"][..]),
+        "{out}"
+    );
     let groups = status_field(&out.stdout, "Groups").unwrap_or_default();
     let groups: Vec<&str> = groups.split_whitespace().collect();
-    assert!(groups.contains(&"1234") && groups.contains(&"5678"), "{groups:?}\n{out}");
-    assert!(!groups.contains(&"0"), "root's group must be dropped: {groups:?}");
+    assert!(
+        groups.contains(&"1234") && groups.contains(&"5678"),
+        "{groups:?}\n{out}"
+    );
+    assert!(
+        !groups.contains(&"0"),
+        "root's group must be dropped: {groups:?}"
+    );
 }
 
 #[test]
@@ -41,12 +51,7 @@ fn the_spec_env_is_the_whole_environment() {
     bundle.spec["process"]["env"] = json!([spec::PATH_ENV, "GREETING=hello world"]);
     bundle.args(&["env"]);
     bundle.write();
-    let mut cmd = sandbox.command(&[
-        "run",
-        "--bundle",
-        bundle.dir.to_str().unwrap(),
-        &bundle.id,
-    ]);
+    let mut cmd = sandbox.command(&["run", "--bundle", bundle.dir.to_str().unwrap(), &bundle.id]);
     // The runtime's own environment must not leak into the container.
     cmd.env("BERTH_HOST_ONLY", "leaked");
     let out = sandbox.exec(cmd).expect_ok();

@@ -134,8 +134,7 @@ pub fn build_rootfs(rootfs: &Path) {
         "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
     )
     .expect("write /etc/passwd");
-    fs::write(rootfs.join("etc/group"), "root:x:0:\nnogroup:x:65534:\n")
-        .expect("write /etc/group");
+    fs::write(rootfs.join("etc/group"), "root:x:0:\nnogroup:x:65534:\n").expect("write /etc/group");
 }
 
 /// `busybox --list`, computed once per test binary.

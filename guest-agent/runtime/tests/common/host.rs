@@ -124,7 +124,9 @@ pub fn status_field(status: &str, field: &str) -> Option<String> {
 
 /// True when the host mounts cgroup v1 hierarchies (this machine: yes).
 pub fn cgroup_v1() -> bool {
-    Path::new(CGROUP_ROOT).join("memory/memory.limit_in_bytes").exists()
+    Path::new(CGROUP_ROOT)
+        .join("memory/memory.limit_in_bytes")
+        .exists()
 }
 
 /// Every host directory that holds the cgroup `path`, one per hierarchy.
@@ -229,7 +231,10 @@ pub fn process_exists(pid: i64) -> bool {
 pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while !condition() {
-        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         thread::sleep(Duration::from_millis(20));
     }
 }

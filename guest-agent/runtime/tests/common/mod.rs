@@ -23,5 +23,8 @@ pub mod runtime;
 pub mod sandbox;
 pub mod spec;
 
+// Not every test binary uses both.
+#[allow(unused_imports)]
 pub use bundle::Bundle;
+#[allow(unused_imports)]
 pub use sandbox::Sandbox;

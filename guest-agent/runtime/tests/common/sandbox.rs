@@ -181,7 +181,11 @@ impl Sandbox {
     fn known_ids(&self) -> BTreeSet<String> {
         let mut ids = self.ids.lock().map(|i| i.clone()).unwrap_or_default();
         if let Ok(entries) = fs::read_dir(self.state_root()) {
-            ids.extend(entries.flatten().filter_map(|e| e.file_name().into_string().ok()));
+            ids.extend(
+                entries
+                    .flatten()
+                    .filter_map(|e| e.file_name().into_string().ok()),
+            );
         }
         ids
     }

@@ -59,8 +59,11 @@ pub fn cap_mask(names: &[&str]) -> u64 {
 }
 
 /// Capabilities outside moby's default set that tests request.
-pub const EXTRA_CAPS: [(&str, u32); 3] =
-    [("CAP_NET_ADMIN", 12), ("CAP_SYS_ADMIN", 21), ("CAP_SYS_PTRACE", 19)];
+pub const EXTRA_CAPS: [(&str, u32); 3] = [
+    ("CAP_NET_ADMIN", 12),
+    ("CAP_SYS_ADMIN", 21),
+    ("CAP_SYS_PTRACE", 19),
+];
 
 fn cap_bit(name: &str) -> u32 {
     MOBY_CAPS

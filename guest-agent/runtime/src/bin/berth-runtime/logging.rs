@@ -4,14 +4,13 @@
 use std::fs::OpenOptions;
 use std::sync::Mutex;
 
-use tracing_subscriber::EnvFilter;
+use tracing::level_filters::LevelFilter;
 
 use crate::cli::{Global, LogFormat};
 
 pub fn init(global: &Global) -> std::io::Result<()> {
-    let level = if global.debug { "debug" } else { "warn" };
-    let filter = EnvFilter::try_from_env("BERTH_LOG").unwrap_or_else(|_| EnvFilter::new(level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let level = if global.debug { LevelFilter::DEBUG } else { LevelFilter::WARN };
+    let builder = tracing_subscriber::fmt().with_max_level(level).with_target(false);
     match (&global.log, global.log_format) {
         (Some(path), format) => {
             let file = OpenOptions::new().create(true).append(true).open(path)?;
