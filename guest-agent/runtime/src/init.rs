@@ -27,7 +27,9 @@ pub struct InitConfig {
     pub cgroup_path: PathBuf,
     pub console_socket: Option<OwnedFd>,
     pub preserve_fds: i32,
-    pub exec_fifo: PathBuf,
+    /// O_PATH fd of the exec fifo, opened by the runtime before any namespace change: a
+    /// user-namespaced init may not be able to reach the state directory by path.
+    pub exec_fifo: OwnedFd,
 }
 
 pub fn run(cfg: &InitConfig, chan: &Channel) -> Result<Infallible> {
@@ -48,7 +50,6 @@ pub fn run(cfg: &InitConfig, chan: &Channel) -> Result<Infallible> {
         .and_then(|p| p.to_str()?.parse().ok())
         .unwrap_or(0);
     let dev_null = rootfs::masked::open_host_dev_null()?;
-    let fifo = open_path(&cfg.exec_fifo)?;
     if !cfg.namespaces.all().contains(CloneFlags::CLONE_NEWNS) {
         return Err(RuntimeError::InvalidSpec("a mount namespace is required".into()));
     }
@@ -88,19 +89,27 @@ pub fn run(cfg: &InitConfig, chan: &Channel) -> Result<Infallible> {
     process::apply_identity(process, early_seccomp)?;
     process::enter_cwd(process.cwd())?;
     chan.send(&Message::Ready)?;
-    wait_for_start(&fifo)?;
-    drop(fifo);
-    crate::hooks::run_all(hooks.start_container().as_ref(), &state_json)?;
-    process::cloexec_from(3 + cfg.preserve_fds)?;
-    if nnp {
-        if let Some(seccomp) = &seccomp {
-            crate::seccomp::load(seccomp)?;
-        }
-    }
-    Err(exe.exec())
+    let err = match after_start(cfg, &state_json, nnp.then_some(seccomp).flatten()) {
+        Ok(()) => exe.exec(),
+        Err(e) => e,
+    };
+    // `create` has returned by now: the container's stderr is the only witness.
+    eprintln!("berth-runtime: container {} failed to start: {}", cfg.id, crate::error::chain(&err));
+    Err(err)
 }
 
-fn open_path(path: &std::path::Path) -> Result<OwnedFd> {
+fn after_start(cfg: &InitConfig, state_json: &str, late_seccomp: Option<oci_spec::runtime::LinuxSeccomp>) -> Result<()> {
+    wait_for_start(&cfg.exec_fifo)?;
+    let hooks = cfg.bundle.spec.hooks().clone().unwrap_or_default();
+    crate::hooks::run_all(hooks.start_container().as_ref(), state_json)?;
+    process::cloexec_from(3 + cfg.preserve_fds)?;
+    if let Some(seccomp) = &late_seccomp {
+        crate::seccomp::load(seccomp)?;
+    }
+    Ok(())
+}
+
+pub fn open_path(path: &std::path::Path) -> Result<OwnedFd> {
     let fd = nix::fcntl::open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
         .context(|| format!("Cannot open {}", path.display()))?;
     // SAFETY: open returned a fresh descriptor that nothing else owns.

@@ -81,6 +81,10 @@ fn build(b: &ContainerBuilder, bundle: Bundle, cleanup: &mut Cleanup) -> Result<
     state.cgroup_path = cgroup.path().to_path_buf();
     let fifo = cleanup.dir.join(EXEC_FIFO);
     mkfifo(&fifo, Mode::from_bits_truncate(0o622)).context(|| "Cannot create the exec fifo".into())?;
+    // The umask took group/other write away; the container's init may be an unprivileged
+    // or user-namespaced process that still has to open it for writing.
+    fs::set_permissions(&fifo, std::os::unix::fs::PermissionsExt::from_mode(0o622))
+        .context(|| "Cannot set the exec fifo's mode".into())?;
     let console_socket = match &b.console_socket {
         Some(path) => Some(crate::console::connect_socket(path)?),
         None => None,
@@ -93,7 +97,7 @@ fn build(b: &ContainerBuilder, bundle: Bundle, cleanup: &mut Cleanup) -> Result<
         cgroup_path: cgroup.path().to_path_buf(),
         console_socket,
         preserve_fds: b.preserve_fds as i32,
-        exec_fifo: fifo,
+        exec_fifo: crate::init::open_path(&fifo)?,
     };
     let (parent_chan, child_chan) = sync::pair()?;
     let mut parent = CreateParent { cgroup: &cgroup, uid_maps: linux.uid_mappings().clone(), gid_maps: linux.gid_mappings().clone() };
