@@ -18,16 +18,26 @@ pub fn run_all(hooks: Option<&Vec<Hook>>, state_json: &str) -> Result<()> {
 }
 
 fn run(hook: &Hook, state_json: &str) -> Result<()> {
-    let fail = |reason: String| RuntimeError::Hook { path: hook.path().clone(), reason };
+    let fail = |reason: String| RuntimeError::Hook {
+        path: hook.path().clone(),
+        reason,
+    };
     let args = hook.args().clone().unwrap_or_default();
     let mut cmd = Command::new(hook.path());
     if let Some((argv0, rest)) = args.split_first() {
         cmd.arg0(argv0).args(rest);
     }
     cmd.env_clear()
-        .envs(hook.env().iter().flatten().filter_map(|e| e.split_once('=')))
+        .envs(
+            hook.env()
+                .iter()
+                .flatten()
+                .filter_map(|e| e.split_once('=')),
+        )
         .stdin(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|e| fail(format!("cannot start: {e}")))?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| fail(format!("cannot start: {e}")))?;
     if let Some(mut stdin) = child.stdin.take() {
         // A hook that does not read its stdin is fine: ignore EPIPE.
         let _ = stdin.write_all(state_json.as_bytes());
@@ -37,7 +47,10 @@ fn run(hook: &Hook, state_json: &str) -> Result<()> {
         .filter(|t| *t > 0)
         .map(|t| Instant::now() + Duration::from_secs(t as u64));
     loop {
-        if let Some(status) = child.try_wait().map_err(|e| fail(format!("cannot wait: {e}")))? {
+        if let Some(status) = child
+            .try_wait()
+            .map_err(|e| fail(format!("cannot wait: {e}")))?
+        {
             if status.success() {
                 return Ok(());
             }
@@ -46,7 +59,10 @@ fn run(hook: &Hook, state_json: &str) -> Result<()> {
         if deadline.is_some_and(|d| Instant::now() >= d) {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(fail(format!("timed out after {}s", hook.timeout().unwrap_or(0))));
+            return Err(fail(format!(
+                "timed out after {}s",
+                hook.timeout().unwrap_or(0)
+            )));
         }
         std::thread::sleep(Duration::from_millis(2));
     }
@@ -62,7 +78,11 @@ mod tests {
         let out = std::env::temp_dir().join(format!("berth-hook-test-{}", std::process::id()));
         let ok = HookBuilder::default()
             .path("/bin/sh")
-            .args(vec!["sh".into(), "-c".into(), format!("cat > {}", out.display())])
+            .args(vec![
+                "sh".into(),
+                "-c".into(),
+                format!("cat > {}", out.display()),
+            ])
             .build()
             .unwrap();
         run_all(Some(&vec![ok]), "{\"id\":\"x\"}").unwrap();

@@ -37,7 +37,8 @@ pub fn run(cfg: &InitConfig, chan: &Channel) -> Result<Infallible> {
     let process = cfg.bundle.process()?;
     let hooks = spec.hooks().clone().unwrap_or_default();
     if cfg.namespaces.creates(CloneFlags::CLONE_NEWCGROUP) {
-        unshare(CloneFlags::CLONE_NEWCGROUP).context(|| "Cannot create a cgroup namespace".into())?;
+        unshare(CloneFlags::CLONE_NEWCGROUP)
+            .context(|| "Cannot create a cgroup namespace".into())?;
     }
     if hooks.prestart().is_some() || hooks.create_runtime().is_some() {
         chan.send(&Message::RunCreateRuntimeHooks)?;
@@ -51,7 +52,9 @@ pub fn run(cfg: &InitConfig, chan: &Channel) -> Result<Infallible> {
         .unwrap_or(0);
     let dev_null = rootfs::masked::open_host_dev_null()?;
     if !cfg.namespaces.all().contains(CloneFlags::CLONE_NEWNS) {
-        return Err(RuntimeError::InvalidSpec("a mount namespace is required".into()));
+        return Err(RuntimeError::InvalidSpec(
+            "a mount namespace is required".into(),
+        ));
     }
     // Device nodes and mounts get exactly the modes asked for.
     umask(Mode::empty());
@@ -76,10 +79,9 @@ pub fn run(cfg: &InitConfig, chan: &Channel) -> Result<Infallible> {
     rootfs::enter(spec, &root)?;
     drop(root);
     if process.terminal().unwrap_or(false) {
-        let socket = cfg
-            .console_socket
-            .as_ref()
-            .ok_or_else(|| RuntimeError::InvalidSpec("process.terminal needs --console-socket".into()))?;
+        let socket = cfg.console_socket.as_ref().ok_or_else(|| {
+            RuntimeError::InvalidSpec("process.terminal needs --console-socket".into())
+        })?;
         crate::console::setup(socket.as_raw_fd(), process.console_size().as_ref())?;
     }
     let exe = Executable::resolve(process)?;
@@ -94,11 +96,19 @@ pub fn run(cfg: &InitConfig, chan: &Channel) -> Result<Infallible> {
         Err(e) => e,
     };
     // `create` has returned by now: the container's stderr is the only witness.
-    eprintln!("berth-runtime: container {} failed to start: {}", cfg.id, crate::error::chain(&err));
+    eprintln!(
+        "berth-runtime: container {} failed to start: {}",
+        cfg.id,
+        crate::error::chain(&err)
+    );
     Err(err)
 }
 
-fn after_start(cfg: &InitConfig, state_json: &str, late_seccomp: Option<oci_spec::runtime::LinuxSeccomp>) -> Result<()> {
+fn after_start(
+    cfg: &InitConfig,
+    state_json: &str,
+    late_seccomp: Option<oci_spec::runtime::LinuxSeccomp>,
+) -> Result<()> {
     wait_for_start(&cfg.exec_fifo)?;
     let hooks = cfg.bundle.spec.hooks().clone().unwrap_or_default();
     crate::hooks::run_all(hooks.start_container().as_ref(), state_json)?;
@@ -123,26 +133,33 @@ fn wait_for_start(fifo: &OwnedFd) -> Result<()> {
         .write(true)
         .open(&path)
         .context(|| "Cannot open the exec fifo (is /proc mounted in the container?)".into())?;
-    file.write_all(b"0").context(|| "Cannot signal start through the exec fifo".into())
+    file.write_all(b"0")
+        .context(|| "Cannot signal start through the exec fifo".into())
 }
 
 fn set_hostname(spec: &oci_spec::runtime::Spec, ns: &Namespaces) -> Result<()> {
     let owns_uts = ns.creates(CloneFlags::CLONE_NEWUTS);
     if let Some(name) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         if !owns_uts {
-            return Err(RuntimeError::InvalidSpec("hostname is set but the container has no UTS namespace of its own".into()));
+            return Err(RuntimeError::InvalidSpec(
+                "hostname is set but the container has no UTS namespace of its own".into(),
+            ));
         }
         sethostname(name).context(|| format!("Cannot set hostname {name:?}"))?;
     }
     if let Some(name) = spec.domainname().as_deref().filter(|h| !h.is_empty()) {
         if !owns_uts {
-            return Err(RuntimeError::InvalidSpec("domainname is set but the container has no UTS namespace of its own".into()));
+            return Err(RuntimeError::InvalidSpec(
+                "domainname is set but the container has no UTS namespace of its own".into(),
+            ));
         }
-        let c = std::ffi::CString::new(name).map_err(|_| RuntimeError::InvalidSpec("domainname contains NUL".into()))?;
+        let c = std::ffi::CString::new(name)
+            .map_err(|_| RuntimeError::InvalidSpec("domainname contains NUL".into()))?;
         // SAFETY: c is a valid NUL-terminated buffer of the length passed.
         let rc = unsafe { libc::setdomainname(c.as_ptr(), name.len()) };
         if rc != 0 {
-            return Err(std::io::Error::last_os_error()).context(|| format!("Cannot set domainname {name:?}"));
+            return Err(std::io::Error::last_os_error())
+                .context(|| format!("Cannot set domainname {name:?}"));
         }
     }
     Ok(())

@@ -49,7 +49,10 @@ pub fn proc_name(flag: CloneFlags) -> &'static str {
 
 impl Default for Namespaces {
     fn default() -> Self {
-        Namespaces { new: CloneFlags::empty(), join: Vec::new() }
+        Namespaces {
+            new: CloneFlags::empty(),
+            join: Vec::new(),
+        }
     }
 }
 
@@ -90,9 +93,8 @@ impl Namespaces {
             })
             .collect::<Result<Vec<_>>>()?;
         for (f, path, file) in files {
-            setns(file.as_fd(), f).context(|| {
-                format!("Cannot join {} namespace {}", proc_name(f), path.display())
-            })?;
+            setns(file.as_fd(), f)
+                .context(|| format!("Cannot join {} namespace {}", proc_name(f), path.display()))?;
         }
         Ok(())
     }
@@ -125,6 +127,8 @@ mod tests {
         assert_eq!(ns.new, CloneFlags::CLONE_NEWPID);
         assert_eq!(ns.join[0].0, CloneFlags::CLONE_NEWUSER);
         assert_eq!(ns.join[1].0, CloneFlags::CLONE_NEWNET);
-        assert!(ns.all().contains(CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWPID));
+        assert!(ns
+            .all()
+            .contains(CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWPID));
     }
 }

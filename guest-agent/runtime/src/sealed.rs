@@ -42,7 +42,8 @@ pub fn ensure_sealed() -> Result<()> {
     )
     .context(|| "Cannot create a memfd for the sealed runtime copy".into())?;
     let mut copy = File::from(memfd);
-    std::io::copy(&mut exe, &mut copy).context(|| "Cannot copy the runtime binary into a memfd".into())?;
+    std::io::copy(&mut exe, &mut copy)
+        .context(|| "Cannot copy the runtime binary into a memfd".into())?;
     fcntl(copy.as_raw_fd(), FcntlArg::F_ADD_SEALS(required_seals()))
         .context(|| "Cannot seal the runtime copy".into())?;
     let args: Vec<CString> = std::env::args_os()

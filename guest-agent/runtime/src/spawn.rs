@@ -65,8 +65,16 @@ fn drive_stage1(stage1: Pid, parent: &mut dyn Parent, chan: &Channel) -> Result<
             }
             Some(Message::Pid(pid)) => return Ok(Pid::from_raw(pid)),
             Some(Message::Error(msg)) => return Err(RuntimeError::Init(msg)),
-            Some(other) => return Err(RuntimeError::Init(format!("unexpected set-up message {other:?}"))),
-            None => return Err(RuntimeError::Init("the container process exited during set-up".into())),
+            Some(other) => {
+                return Err(RuntimeError::Init(format!(
+                    "unexpected set-up message {other:?}"
+                )))
+            }
+            None => {
+                return Err(RuntimeError::Init(
+                    "the container process exited during set-up".into(),
+                ))
+            }
         }
     }
 }

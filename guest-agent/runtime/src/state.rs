@@ -196,13 +196,22 @@ mod tests {
         };
         state.save(&root).unwrap();
         // No exec.fifo and a live pid: running.
-        assert_eq!(ContainerState::load(&root, "c1").unwrap().status, Status::Running);
+        assert_eq!(
+            ContainerState::load(&root, "c1").unwrap().status,
+            Status::Running
+        );
         fs::write(root.join("c1").join(EXEC_FIFO), b"").unwrap();
-        assert_eq!(ContainerState::load(&root, "c1").unwrap().status, Status::Created);
+        assert_eq!(
+            ContainerState::load(&root, "c1").unwrap().status,
+            Status::Created
+        );
         let mut dead = state.clone();
         dead.init_start_time += 1; // a recycled pid
         dead.save(&root).unwrap();
-        assert_eq!(ContainerState::load(&root, "c1").unwrap().status, Status::Stopped);
+        assert_eq!(
+            ContainerState::load(&root, "c1").unwrap().status,
+            Status::Stopped
+        );
         assert!(matches!(
             ContainerState::load(&root, "nope"),
             Err(RuntimeError::NotFound(_))

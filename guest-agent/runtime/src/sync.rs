@@ -77,7 +77,9 @@ impl Channel {
             Some(other) => Err(RuntimeError::Setup(format!(
                 "unexpected set-up message {other:?}"
             ))),
-            None => Err(RuntimeError::Setup("the runtime went away during set-up".into())),
+            None => Err(RuntimeError::Setup(
+                "the runtime went away during set-up".into(),
+            )),
         }
     }
 

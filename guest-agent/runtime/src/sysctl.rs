@@ -13,8 +13,14 @@ use crate::error::{Context, Result, RuntimeError};
 use crate::rootfs::RootFs;
 
 const IPC_SYSCTLS: &[&str] = &[
-    "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall",
-    "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced",
+    "kernel.msgmax",
+    "kernel.msgmnb",
+    "kernel.msgmni",
+    "kernel.sem",
+    "kernel.shmall",
+    "kernel.shmmax",
+    "kernel.shmmni",
+    "kernel.shm_rmid_forced",
 ];
 
 /// The namespace a sysctl needs, or an error for those that are host-wide.
@@ -61,9 +67,18 @@ mod tests {
 
     #[test]
     fn host_wide_and_malformed_sysctls_are_refused() {
-        assert_eq!(namespace_of("net.ipv4.ip_forward").unwrap(), CloneFlags::CLONE_NEWNET);
-        assert_eq!(namespace_of("kernel.shmmax").unwrap(), CloneFlags::CLONE_NEWIPC);
-        assert_eq!(namespace_of("fs.mqueue.msg_max").unwrap(), CloneFlags::CLONE_NEWIPC);
+        assert_eq!(
+            namespace_of("net.ipv4.ip_forward").unwrap(),
+            CloneFlags::CLONE_NEWNET
+        );
+        assert_eq!(
+            namespace_of("kernel.shmmax").unwrap(),
+            CloneFlags::CLONE_NEWIPC
+        );
+        assert_eq!(
+            namespace_of("fs.mqueue.msg_max").unwrap(),
+            CloneFlags::CLONE_NEWIPC
+        );
         for bad in ["kernel.panic", "vm.swappiness", "net/../../x", "net..x", ""] {
             assert!(namespace_of(bad).is_err(), "{bad} accepted");
         }

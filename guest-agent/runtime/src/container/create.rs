@@ -43,7 +43,11 @@ pub(super) fn create(b: ContainerBuilder) -> Result<Container> {
         }
         Err(e) => return Err(e).context(|| format!("Cannot create {}", dir.display())),
     }
-    let mut cleanup = Cleanup { dir: dir.clone(), cgroup: None, init: None };
+    let mut cleanup = Cleanup {
+        dir: dir.clone(),
+        cgroup: None,
+        init: None,
+    };
     let container = build(&b, bundle, &mut cleanup)?;
     cleanup.disarm();
     Ok(container)
@@ -80,7 +84,8 @@ fn build(b: &ContainerBuilder, bundle: Bundle, cleanup: &mut Cleanup) -> Result<
     }
     state.cgroup_path = cgroup.path().to_path_buf();
     let fifo = cleanup.dir.join(EXEC_FIFO);
-    mkfifo(&fifo, Mode::from_bits_truncate(0o622)).context(|| "Cannot create the exec fifo".into())?;
+    mkfifo(&fifo, Mode::from_bits_truncate(0o622))
+        .context(|| "Cannot create the exec fifo".into())?;
     // The umask took group/other write away; the container's init may be an unprivileged
     // or user-namespaced process that still has to open it for writing.
     fs::set_permissions(&fifo, std::os::unix::fs::PermissionsExt::from_mode(0o622))
@@ -100,8 +105,14 @@ fn build(b: &ContainerBuilder, bundle: Bundle, cleanup: &mut Cleanup) -> Result<
         exec_fifo: crate::init::open_path(&fifo)?,
     };
     let (parent_chan, child_chan) = sync::pair()?;
-    let mut parent = CreateParent { cgroup: &cgroup, uid_maps: linux.uid_mappings().clone(), gid_maps: linux.gid_mappings().clone() };
-    let pid = spawn::spawn(&namespaces, &mut parent, &parent_chan, child_chan, |chan| crate::init::run(&init_cfg, chan))?;
+    let mut parent = CreateParent {
+        cgroup: &cgroup,
+        uid_maps: linux.uid_mappings().clone(),
+        gid_maps: linux.gid_mappings().clone(),
+    };
+    let pid = spawn::spawn(&namespaces, &mut parent, &parent_chan, child_chan, |chan| {
+        crate::init::run(&init_cfg, chan)
+    })?;
     cleanup.init = Some(pid);
     state.pid = pid.as_raw();
     state.init_start_time = state::process_start_time(pid.as_raw()).unwrap_or(0);
@@ -111,7 +122,10 @@ fn build(b: &ContainerBuilder, bundle: Bundle, cleanup: &mut Cleanup) -> Result<
     if let Some(path) = &b.pid_file {
         write_pid_file(path, pid.as_raw())?;
     }
-    Ok(Container { state, root: b.root.clone() })
+    Ok(Container {
+        state,
+        root: b.root.clone(),
+    })
 }
 
 fn wait_ready(chan: &sync::Channel, state: &ContainerState, cfg: &InitConfig) -> Result<()> {
@@ -126,8 +140,16 @@ fn wait_ready(chan: &sync::Channel, state: &ContainerState, cfg: &InitConfig) ->
             }
             Some(Message::Ready) => return Ok(()),
             Some(Message::Error(msg)) => return Err(RuntimeError::Init(msg)),
-            Some(other) => return Err(RuntimeError::Init(format!("unexpected set-up message {other:?}"))),
-            None => return Err(RuntimeError::Init("the container's init exited before it was ready".into())),
+            Some(other) => {
+                return Err(RuntimeError::Init(format!(
+                    "unexpected set-up message {other:?}"
+                )))
+            }
+            None => {
+                return Err(RuntimeError::Init(
+                    "the container's init exited before it was ready".into(),
+                ))
+            }
         }
     }
 }
@@ -135,7 +157,8 @@ fn wait_ready(chan: &sync::Channel, state: &ContainerState, cfg: &InitConfig) ->
 /// Pid files are read by other programs (conmon, podman) at any moment: write atomically.
 fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     let tmp = path.with_extension("berth-tmp");
-    let mut f = fs::File::create(&tmp).context(|| format!("Cannot write pid file {}", path.display()))?;
+    let mut f =
+        fs::File::create(&tmp).context(|| format!("Cannot write pid file {}", path.display()))?;
     f.write_all(pid.to_string().as_bytes())
         .context(|| format!("Cannot write pid file {}", path.display()))?;
     fs::rename(&tmp, path).context(|| format!("Cannot write pid file {}", path.display()))
@@ -160,13 +183,21 @@ impl Parent for CreateParent<'_> {
 
 fn write_map(pid: Pid, file: &str, maps: Option<&[LinuxIdMapping]>) -> Result<()> {
     let maps = maps.filter(|m| !m.is_empty()).ok_or_else(|| {
-        RuntimeError::InvalidSpec(format!("a new user namespace needs linux.{}", if file == "uid_map" { "uidMappings" } else { "gidMappings" }))
+        RuntimeError::InvalidSpec(format!(
+            "a new user namespace needs linux.{}",
+            if file == "uid_map" {
+                "uidMappings"
+            } else {
+                "gidMappings"
+            }
+        ))
     })?;
     let text: String = maps
         .iter()
         .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
         .collect();
-    fs::write(format!("/proc/{pid}/{file}"), text.as_bytes()).context(|| format!("Cannot write {file} {text:?}"))
+    fs::write(format!("/proc/{pid}/{file}"), text.as_bytes())
+        .context(|| format!("Cannot write {file} {text:?}"))
 }
 
 /// Undoes a failed create.

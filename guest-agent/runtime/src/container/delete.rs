@@ -23,7 +23,11 @@ impl Container {
             }
         }
         self.cgroup()?.destroy()?;
-        let hooks = self.bundle().ok().and_then(|b| b.spec.hooks().clone()).unwrap_or_default();
+        let hooks = self
+            .bundle()
+            .ok()
+            .and_then(|b| b.spec.hooks().clone())
+            .unwrap_or_default();
         let mut state = self.state.to_oci_json();
         state["status"] = "stopped".into();
         if let Err(e) = crate::hooks::run_all(hooks.poststop().as_ref(), &state.to_string()) {

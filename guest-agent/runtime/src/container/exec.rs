@@ -40,7 +40,9 @@ impl Container {
         self.require(&[Status::Created, Status::Running], "exec", "running")?;
         crate::spec::validate_process(&opts.process)?;
         if opts.process.terminal().unwrap_or(false) && opts.console_socket.is_none() {
-            return Err(RuntimeError::InvalidSpec("a terminal needs --console-socket".into()));
+            return Err(RuntimeError::InvalidSpec(
+                "a terminal needs --console-socket".into(),
+            ));
         }
         let spec = self.bundle()?.spec;
         let linux = spec.linux().clone().unwrap_or_default();
@@ -52,7 +54,8 @@ impl Container {
         let seccomp = linux.seccomp().clone();
         if !opts.detach {
             // The exec'd process is stage 1's child; as a subreaper we inherit it to wait.
-            nix::sys::prctl::set_child_subreaper(true).context(|| "Cannot become a subreaper".into())?;
+            nix::sys::prctl::set_child_subreaper(true)
+                .context(|| "Cannot become a subreaper".into())?;
         }
         let (parent_chan, child_chan) = sync::pair()?;
         let cgroup = self.cgroup()?;
@@ -81,13 +84,25 @@ impl Container {
                 let _ = waitpid(pid, None);
                 return Err(RuntimeError::Init(msg));
             }
-            Some(other) => return Err(RuntimeError::Init(format!("unexpected exec message {other:?}"))),
+            Some(other) => {
+                return Err(RuntimeError::Init(format!(
+                    "unexpected exec message {other:?}"
+                )))
+            }
         }
         if let Some(path) = &opts.pid_file {
-            std::fs::write(path, pid.as_raw().to_string()).context(|| format!("Cannot write pid file {}", path.display()))?;
+            std::fs::write(path, pid.as_raw().to_string())
+                .context(|| format!("Cannot write pid file {}", path.display()))?;
         }
-        let exit_code = if opts.detach { None } else { Some(wait_exit(pid)?) };
-        Ok(ExecOutcome { pid: pid.as_raw(), exit_code })
+        let exit_code = if opts.detach {
+            None
+        } else {
+            Some(wait_exit(pid)?)
+        };
+        Ok(ExecOutcome {
+            pid: pid.as_raw(),
+            exit_code,
+        })
     }
 
     /// Every namespace of the container that differs from ours, as a path to join.
@@ -100,14 +115,17 @@ impl Container {
             let ours = PathBuf::from(format!("/proc/self/ns/{name}"));
             let same = match (std::fs::metadata(&theirs), std::fs::metadata(&ours)) {
                 (Ok(a), Ok(b)) => a.ino() == b.ino() && a.dev() == b.dev(),
-                (Err(e), _) => return Err(e).context(|| format!("Cannot read {}", theirs.display())),
+                (Err(e), _) => {
+                    return Err(e).context(|| format!("Cannot read {}", theirs.display()))
+                }
                 _ => false,
             };
             if !same {
                 ns.join.push((flag, theirs));
             }
         }
-        ns.join.sort_by_key(|(f, _)| *f != CloneFlags::CLONE_NEWUSER);
+        ns.join
+            .sort_by_key(|(f, _)| *f != CloneFlags::CLONE_NEWUSER);
         Ok(ns)
     }
 }
@@ -133,6 +151,8 @@ impl Parent for ExecParent<'_> {
     }
 
     fn write_id_maps(&mut self, _pid: Pid) -> Result<()> {
-        Err(RuntimeError::Init("exec never creates a user namespace".into()))
+        Err(RuntimeError::Init(
+            "exec never creates a user namespace".into(),
+        ))
     }
 }

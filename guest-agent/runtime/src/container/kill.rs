@@ -15,7 +15,11 @@ pub fn parse_signal(text: &str) -> Result<i32> {
         }
     }
     let upper = text.to_ascii_uppercase();
-    let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
     name.parse::<Signal>()
         .map(|s| s as i32)
         .map_err(|_| RuntimeError::InvalidSpec(format!("unknown signal {text:?}")))
@@ -23,11 +27,19 @@ pub fn parse_signal(text: &str) -> Result<i32> {
 
 impl Container {
     pub fn kill(&self, signal: i32, all: bool) -> Result<()> {
-        self.require(&[Status::Created, Status::Running], "kill", "created or running")?;
+        self.require(
+            &[Status::Created, Status::Running],
+            "kill",
+            "created or running",
+        )?;
         let send = |pid: i32| {
             // SAFETY: kill(2) takes plain integers; an invalid signal number is rejected with EINVAL.
             let rc = unsafe { libc::kill(pid, signal) };
-            if rc == 0 { Ok(()) } else { Err(nix::Error::last()) }
+            if rc == 0 {
+                Ok(())
+            } else {
+                Err(nix::Error::last())
+            }
         };
         if all {
             for pid in self.pids()? {
@@ -38,7 +50,8 @@ impl Container {
             }
             return Ok(());
         }
-        send(self.state.pid).context(|| format!("Cannot send signal {signal} to container {}", self.state.id))
+        send(self.state.pid)
+            .context(|| format!("Cannot send signal {signal} to container {}", self.state.id))
     }
 
     /// SIGKILL and wait (bounded) until init is gone.
@@ -51,7 +64,10 @@ impl Container {
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
-        Err(RuntimeError::Setup(format!("Container {} did not die after SIGKILL", self.state.id)))
+        Err(RuntimeError::Setup(format!(
+            "Container {} did not die after SIGKILL",
+            self.state.id
+        )))
     }
 }
 

@@ -122,7 +122,12 @@ impl Container {
         Ok(self.cgroup()?.thaw()?)
     }
 
-    fn require(&self, allowed: &[Status], action: &'static str, expected: &'static str) -> Result<Status> {
+    fn require(
+        &self,
+        allowed: &[Status],
+        action: &'static str,
+        expected: &'static str,
+    ) -> Result<Status> {
         let status = self.status();
         if allowed.contains(&status) {
             Ok(status)

@@ -46,9 +46,16 @@ impl Container {
         let _ = std::fs::remove_file(&fifo_path);
         self.state.status = Status::Running;
         self.state.save(&self.root)?;
-        let hooks = self.bundle().ok().and_then(|b| b.spec.hooks().clone()).unwrap_or_default();
+        let hooks = self
+            .bundle()
+            .ok()
+            .and_then(|b| b.spec.hooks().clone())
+            .unwrap_or_default();
         // The process is already running: a failing poststart hook is reported, not fatal.
-        if let Err(e) = crate::hooks::run_all(hooks.poststart().as_ref(), &self.state.to_oci_json().to_string()) {
+        if let Err(e) = crate::hooks::run_all(
+            hooks.poststart().as_ref(),
+            &self.state.to_oci_json().to_string(),
+        ) {
             tracing::warn!("{}", crate::error::chain(&e));
         }
         Ok(())

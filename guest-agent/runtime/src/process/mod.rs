@@ -33,10 +33,14 @@ impl Executable {
             .first()
             .ok_or_else(|| RuntimeError::InvalidSpec("process.args is empty".into()))?;
         let path = find_executable(program, &env, process.cwd())?;
-        let cstr = |s: &str| CString::new(s).map_err(|_| RuntimeError::InvalidSpec(format!("{s:?} contains a NUL byte")));
+        let cstr = |s: &str| {
+            CString::new(s)
+                .map_err(|_| RuntimeError::InvalidSpec(format!("{s:?} contains a NUL byte")))
+        };
         Ok(Executable {
-            path: CString::new(path.into_os_string().into_encoded_bytes())
-                .map_err(|_| RuntimeError::InvalidSpec("executable path contains a NUL byte".into()))?,
+            path: CString::new(path.into_os_string().into_encoded_bytes()).map_err(|_| {
+                RuntimeError::InvalidSpec("executable path contains a NUL byte".into())
+            })?,
             args: args.iter().map(|a| cstr(a)).collect::<Result<_>>()?,
             env: env.iter().map(|e| cstr(e)).collect::<Result<_>>()?,
         })
@@ -58,7 +62,11 @@ impl Executable {
 fn find_executable(program: &str, env: &[String], cwd: &Path) -> Result<PathBuf> {
     let executable = |p: &Path| p.is_file() && access(p, AccessFlags::X_OK).is_ok();
     if program.contains('/') {
-        let path = if Path::new(program).is_absolute() { PathBuf::from(program) } else { cwd.join(program) };
+        let path = if Path::new(program).is_absolute() {
+            PathBuf::from(program)
+        } else {
+            cwd.join(program)
+        };
         if executable(&path) {
             return Ok(path);
         }
@@ -75,7 +83,11 @@ fn find_executable(program: &str, env: &[String], cwd: &Path) -> Result<PathBuf>
         .filter(|dir| !dir.is_empty())
         .map(|dir| Path::new(dir).join(program))
         .find(|p| executable(p))
-        .ok_or_else(|| RuntimeError::Setup(format!("exec: {program:?}: executable file not found in $PATH")))
+        .ok_or_else(|| {
+            RuntimeError::Setup(format!(
+                "exec: {program:?}: executable file not found in $PATH"
+            ))
+        })
 }
 
 /// chdir to process.cwd, then prove we are inside the root: a cwd reached through a leaked
@@ -95,7 +107,14 @@ pub fn enter_cwd(cwd: &Path) -> Result<()> {
 /// container process (our own fds stay usable until execve).
 pub fn cloexec_from(first: i32) -> Result<()> {
     // SAFETY: close_range only changes descriptor flags; it has no memory arguments.
-    let rc = unsafe { libc::syscall(libc::SYS_close_range, first as libc::c_uint, libc::c_uint::MAX, libc::CLOSE_RANGE_CLOEXEC) };
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first as libc::c_uint,
+            libc::c_uint::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
     if rc == 0 {
         return Ok(());
     }
@@ -125,7 +144,8 @@ pub fn apply_identity(process: &Process, early_seccomp: Option<&LinuxSeccomp>) -
     if let Some(seccomp) = early_seccomp {
         crate::seccomp::load(seccomp)?;
     }
-    nix::sys::prctl::set_keepcaps(true).context(|| "Cannot keep capabilities across setuid".into())?;
+    nix::sys::prctl::set_keepcaps(true)
+        .context(|| "Cannot keep capabilities across setuid".into())?;
     // No capabilities object means no capabilities at all, as in runc.
     let spec_caps = process.capabilities().clone().unwrap_or_else(caps::none);
     caps::drop_bounding(&spec_caps)?;

@@ -40,7 +40,9 @@ pub fn apply(rlimits: &[PosixRlimit]) -> Result<()> {
         }
         let res = resource(limit.typ());
         if let Err(e) = setrlimit(res, limit.soft(), limit.hard()) {
-            let current = getrlimit(res).map(|(_, h)| h.to_string()).unwrap_or_else(|_| "?".into());
+            let current = getrlimit(res)
+                .map(|(_, h)| h.to_string())
+                .unwrap_or_else(|_| "?".into());
             let hint = if e == nix::Error::EPERM {
                 format!(
                     " (the current hard limit is {current}; raising it needs CAP_SYS_RESOURCE, which this host's root lacks)"

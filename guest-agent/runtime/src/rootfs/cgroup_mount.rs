@@ -25,7 +25,9 @@ pub struct Hierarchy {
 pub fn host_hierarchies(mountinfo: &str) -> Vec<Hierarchy> {
     let mut out = Vec::new();
     for line in mountinfo.lines() {
-        let Some((left, right)) = line.split_once(" - ") else { continue };
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
         let mountpoint = left.split_whitespace().nth(4).unwrap_or_default();
         let mut rest = right.split_whitespace();
         let fstype = rest.next().unwrap_or_default();
@@ -54,7 +56,12 @@ pub fn host_hierarchies(mountinfo: &str) -> Vec<Hierarchy> {
     out
 }
 
-pub fn mount_cgroups(rootfs: &RootFs, dest: &Path, opts: &MountOptions, ctx: &MountContext) -> Result<()> {
+pub fn mount_cgroups(
+    rootfs: &RootFs,
+    dest: &Path,
+    opts: &MountOptions,
+    ctx: &MountContext,
+) -> Result<()> {
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")
         .context(|| "Cannot read /proc/self/mountinfo".into())?;
     let hierarchies = host_hierarchies(&mountinfo);
@@ -75,7 +82,11 @@ pub fn mount_cgroups(rootfs: &RootFs, dest: &Path, opts: &MountOptions, ctx: &Mo
     )
     .context(|| format!("Cannot mount tmpfs on {}", rootfs.display(dest)))?;
     for h in &hierarchies {
-        let name = h.mountpoint.file_name().map(PathBuf::from).unwrap_or_default();
+        let name = h
+            .mountpoint
+            .file_name()
+            .map(PathBuf::from)
+            .unwrap_or_default();
         mount_hierarchy(rootfs, &dest.join(name), h, flags, ctx)?;
     }
     if flags.contains(MsFlags::MS_RDONLY) {
@@ -84,7 +95,11 @@ pub fn mount_cgroups(rootfs: &RootFs, dest: &Path, opts: &MountOptions, ctx: &Mo
             None::<&str>,
             fd_path(&tmpfs).as_str(),
             None::<&str>,
-            MsFlags::MS_REMOUNT | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC | MsFlags::MS_RDONLY,
+            MsFlags::MS_REMOUNT
+                | MsFlags::MS_NOSUID
+                | MsFlags::MS_NODEV
+                | MsFlags::MS_NOEXEC
+                | MsFlags::MS_RDONLY,
             Some("mode=755"),
         )
         .context(|| format!("Cannot make {} read-only", rootfs.display(dest)))?;
@@ -92,17 +107,52 @@ pub fn mount_cgroups(rootfs: &RootFs, dest: &Path, opts: &MountOptions, ctx: &Mo
     Ok(())
 }
 
-fn mount_hierarchy(rootfs: &RootFs, dest: &Path, h: &Hierarchy, flags: MsFlags, ctx: &MountContext) -> Result<()> {
+fn mount_hierarchy(
+    rootfs: &RootFs,
+    dest: &Path,
+    h: &Hierarchy,
+    flags: MsFlags,
+    ctx: &MountContext,
+) -> Result<()> {
     let target = rootfs.mkdir_all(dest, 0o755)?;
     let result = if ctx.cgroupns {
-        let (fstype, data) = if h.v2 { ("cgroup2", None) } else { ("cgroup", Some(h.controllers.as_str())) };
-        mount(Some(fstype), fd_path(&target).as_str(), Some(fstype), flags, data)
+        let (fstype, data) = if h.v2 {
+            ("cgroup2", None)
+        } else {
+            ("cgroup", Some(h.controllers.as_str()))
+        };
+        mount(
+            Some(fstype),
+            fd_path(&target).as_str(),
+            Some(fstype),
+            flags,
+            data,
+        )
     } else {
-        let own = h.mountpoint.join(crate::rootfs::safe_path::clean(&ctx.cgroup_path));
-        mount(Some(&own), fd_path(&target).as_str(), None::<&str>, MsFlags::MS_BIND, None::<&str>)
-            .and_then(|_| remount_bind(&reopen(rootfs, dest).map_err(|_| nix::Error::ENOENT)?, flags))
+        let own = h
+            .mountpoint
+            .join(crate::rootfs::safe_path::clean(&ctx.cgroup_path));
+        mount(
+            Some(&own),
+            fd_path(&target).as_str(),
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .and_then(|_| {
+            remount_bind(
+                &reopen(rootfs, dest).map_err(|_| nix::Error::ENOENT)?,
+                flags,
+            )
+        })
     };
-    result.context(|| format!("Cannot mount cgroup hierarchy {} on {}", h.mountpoint.display(), rootfs.display(dest)))
+    result.context(|| {
+        format!(
+            "Cannot mount cgroup hierarchy {} on {}",
+            h.mountpoint.display(),
+            rootfs.display(dest)
+        )
+    })
 }
 
 #[cfg(test)]
@@ -126,6 +176,13 @@ mod tests {
     fn pure_v2_hosts_have_one_hierarchy() {
         let info = "30 25 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate";
         let h = host_hierarchies(info);
-        assert_eq!(h, vec![Hierarchy { mountpoint: "/sys/fs/cgroup".into(), controllers: String::new(), v2: true }]);
+        assert_eq!(
+            h,
+            vec![Hierarchy {
+                mountpoint: "/sys/fs/cgroup".into(),
+                controllers: String::new(),
+                v2: true
+            }]
+        );
     }
 }

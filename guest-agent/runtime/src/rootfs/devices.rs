@@ -7,11 +7,13 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
+use nix::fcntl::AtFlags;
 use nix::mount::{mount, MsFlags};
 use nix::sys::stat::{makedev, mknodat, Mode, SFlag};
-use nix::fcntl::AtFlags;
 use nix::unistd::{fchownat, symlinkat, unlinkat, Gid, Uid, UnlinkatFlags};
-use oci_spec::runtime::{LinuxDevice, LinuxDeviceCgroup, LinuxDeviceCgroupBuilder, LinuxDeviceType};
+use oci_spec::runtime::{
+    LinuxDevice, LinuxDeviceCgroup, LinuxDeviceCgroupBuilder, LinuxDeviceType,
+};
 
 use super::safe_path::{fd_path, RootFs};
 use crate::error::{Context, Result, RuntimeError};
@@ -29,18 +31,25 @@ pub struct Device {
 
 /// The nodes every container gets (what runc and crun create).
 pub fn default_devices() -> Vec<Device> {
-    [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)]
-        .into_iter()
-        .map(|(name, major, minor)| Device {
-            path: Path::new("/dev").join(name),
-            kind: SFlag::S_IFCHR,
-            major,
-            minor,
-            mode: 0o666,
-            uid: 0,
-            gid: 0,
-        })
-        .collect()
+    [
+        ("null", 1, 3),
+        ("zero", 1, 5),
+        ("full", 1, 7),
+        ("random", 1, 8),
+        ("urandom", 1, 9),
+        ("tty", 5, 0),
+    ]
+    .into_iter()
+    .map(|(name, major, minor)| Device {
+        path: Path::new("/dev").join(name),
+        kind: SFlag::S_IFCHR,
+        major,
+        minor,
+        mode: 0o666,
+        uid: 0,
+        gid: 0,
+    })
+    .collect()
 }
 
 pub fn from_spec(device: &LinuxDevice) -> Result<Device> {
@@ -88,14 +97,22 @@ pub fn create(rootfs: &RootFs, devices: &[Device], bind_from_host: bool) -> Resu
     for d in devices {
         if bind_from_host {
             let target = rootfs.ensure_file(&d.path)?;
-            mount(Some(&d.path), fd_path(&target).as_str(), None::<&str>, MsFlags::MS_BIND, None::<&str>)
-                .context(|| format!("Cannot bind host device {}", d.path.display()))?;
+            mount(
+                Some(&d.path),
+                fd_path(&target).as_str(),
+                None::<&str>,
+                MsFlags::MS_BIND,
+                None::<&str>,
+            )
+            .context(|| format!("Cannot bind host device {}", d.path.display()))?;
             continue;
         }
         let (parent, name) = rootfs.parent_and_name(&d.path)?;
         match unlinkat(Some(parent.as_raw_fd()), &name, UnlinkatFlags::NoRemoveDir) {
             Ok(()) | Err(Errno::ENOENT) => {}
-            Err(e) => return Err(e).context(|| format!("Cannot replace {}", rootfs.display(&d.path))),
+            Err(e) => {
+                return Err(e).context(|| format!("Cannot replace {}", rootfs.display(&d.path)))
+            }
         }
         mknodat(
             Some(parent.as_raw_fd()),
@@ -160,9 +177,9 @@ pub fn default_cgroup_rules(spec_devices: &[LinuxDevice]) -> Vec<LinuxDeviceCgro
     let mut rules = vec![
         rule(c, None, None, "m"),
         rule(LinuxDeviceType::B, None, None, "m"),
-        rule(c, Some(5), Some(2), "rwm"),   // /dev/ptmx
-        rule(c, Some(136), None, "rwm"),    // /dev/pts/*
-        rule(c, Some(5), Some(1), "rwm"),   // /dev/console
+        rule(c, Some(5), Some(2), "rwm"),    // /dev/ptmx
+        rule(c, Some(136), None, "rwm"),     // /dev/pts/*
+        rule(c, Some(5), Some(1), "rwm"),    // /dev/console
         rule(c, Some(10), Some(200), "rwm"), // /dev/net/tun
     ];
     for d in default_devices() {
@@ -189,11 +206,28 @@ mod tests {
             .unwrap();
         let all = all_devices(&[custom]).unwrap();
         assert_eq!(all.len(), default_devices().len());
-        assert_eq!(all.iter().find(|d| d.path == Path::new("/dev/null")).unwrap().mode, 0o600);
+        assert_eq!(
+            all.iter()
+                .find(|d| d.path == Path::new("/dev/null"))
+                .unwrap()
+                .mode,
+            0o600
+        );
 
-        let outside = LinuxDeviceBuilder::default().path("/etc/evil").typ(LinuxDeviceType::C).build().unwrap();
-        assert!(all_devices(&[outside]).unwrap_err().to_string().contains("/etc/evil"));
-        let all_kind = LinuxDeviceBuilder::default().path("/dev/x").typ(LinuxDeviceType::A).build().unwrap();
+        let outside = LinuxDeviceBuilder::default()
+            .path("/etc/evil")
+            .typ(LinuxDeviceType::C)
+            .build()
+            .unwrap();
+        assert!(all_devices(&[outside])
+            .unwrap_err()
+            .to_string()
+            .contains("/etc/evil"));
+        let all_kind = LinuxDeviceBuilder::default()
+            .path("/dev/x")
+            .typ(LinuxDeviceType::A)
+            .build()
+            .unwrap();
         assert!(all_devices(&[all_kind]).is_err());
     }
 }

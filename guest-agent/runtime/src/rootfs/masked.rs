@@ -23,7 +23,9 @@ pub fn open_host_dev_null() -> Result<OwnedFd> {
     let st = fstat(fd.as_raw_fd()).context(|| "Cannot stat /dev/null".into())?;
     let is_char = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFCHR;
     if !is_char || major(st.st_rdev) != 1 || minor(st.st_rdev) != 3 {
-        return Err(RuntimeError::Setup("the host's /dev/null is not the null device (char 1:3)".into()));
+        return Err(RuntimeError::Setup(
+            "the host's /dev/null is not the null device (char 1:3)".into(),
+        ));
     }
     Ok(fd)
 }
@@ -34,9 +36,12 @@ pub fn mask(rootfs: &RootFs, paths: &[String], dev_null: &OwnedFd) -> Result<()>
         let target = match rootfs.resolve(path, OFlag::O_PATH, Mode::empty()) {
             Ok(fd) => fd,
             Err(Errno::ENOENT) => continue,
-            Err(e) => return Err(e).context(|| format!("Cannot open masked path {}", path.display())),
+            Err(e) => {
+                return Err(e).context(|| format!("Cannot open masked path {}", path.display()))
+            }
         };
-        let st = fstat(target.as_raw_fd()).context(|| format!("Cannot stat masked path {}", path.display()))?;
+        let st = fstat(target.as_raw_fd())
+            .context(|| format!("Cannot stat masked path {}", path.display()))?;
         let is_dir = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR;
         let result = if is_dir {
             mount(
@@ -66,11 +71,19 @@ pub fn make_readonly(rootfs: &RootFs, paths: &[String]) -> Result<()> {
         let target = match rootfs.resolve(path, OFlag::O_PATH, Mode::empty()) {
             Ok(fd) => fd,
             Err(Errno::ENOENT) => continue,
-            Err(e) => return Err(e).context(|| format!("Cannot open read-only path {}", path.display())),
+            Err(e) => {
+                return Err(e).context(|| format!("Cannot open read-only path {}", path.display()))
+            }
         };
         let at = fd_path(&target);
-        mount(Some(at.as_str()), at.as_str(), None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
-            .context(|| format!("Cannot bind read-only path {}", path.display()))?;
+        mount(
+            Some(at.as_str()),
+            at.as_str(),
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .context(|| format!("Cannot bind read-only path {}", path.display()))?;
         let mounted = reopen(rootfs, path)?;
         remount_bind(&mounted, MsFlags::MS_RDONLY)
             .context(|| format!("Cannot make {} read-only", path.display()))?;

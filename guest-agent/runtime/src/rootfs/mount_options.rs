@@ -56,7 +56,9 @@ impl MountOptions {
                 }
                 // Runtime extensions that need kernel features Berth does not use.
                 "idmap" | "ridmap" => {
-                    return Err(format!("mount option {opt:?} (id-mapped mounts) is not supported"))
+                    return Err(format!(
+                        "mount option {opt:?} (id-mapped mounts) is not supported"
+                    ))
                 }
                 // crun's "copy the image content up into the tmpfs" hint: harmless to skip.
                 "tmpcopyup" => {}

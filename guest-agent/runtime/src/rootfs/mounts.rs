@@ -57,10 +57,7 @@ fn mount_one(rootfs: &RootFs, m: &Mount, ctx: &MountContext) -> Result<()> {
         cgroup_mount::mount_cgroups(rootfs, dest, &opts, ctx)?;
     } else {
         let target = rootfs.mkdir_all(dest, 0o755)?;
-        let source = m
-            .source()
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(typ));
+        let source = m.source().clone().unwrap_or_else(|| PathBuf::from(typ));
         mount(
             Some(&source),
             fd_path(&target).as_str(),
@@ -101,14 +98,24 @@ fn bind_mount(rootfs: &RootFs, m: &Mount, opts: &MountOptions, ctx: &MountContex
         flags,
         None::<&str>,
     )
-    .context(|| format!("Cannot bind {} on {}", source.display(), rootfs.display(dest)))?;
+    .context(|| {
+        format!(
+            "Cannot bind {} on {}",
+            source.display(),
+            rootfs.display(dest)
+        )
+    })?;
     let extra = opts.remount_flags();
     if !extra.is_empty() {
         // The first MS_BIND ignores every other flag: remount the new mount, reached again
         // through the root so we hold the mount and not the covered directory.
         let mounted = reopen(rootfs, dest)?;
-        remount_bind(&mounted, extra)
-            .context(|| format!("Cannot apply options to bind mount {}", rootfs.display(dest)))?;
+        remount_bind(&mounted, extra).context(|| {
+            format!(
+                "Cannot apply options to bind mount {}",
+                rootfs.display(dest)
+            )
+        })?;
     }
     Ok(())
 }

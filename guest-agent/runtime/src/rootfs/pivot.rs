@@ -12,8 +12,12 @@ use nix::unistd::{chdir, fchdir, pivot_root};
 use crate::error::{Context, Result};
 
 fn open_dir(path: &Path) -> Result<OwnedFd> {
-    let fd = nix::fcntl::open(path, OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
-        .context(|| format!("Cannot open {}", path.display()))?;
+    let fd = nix::fcntl::open(
+        path,
+        OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .context(|| format!("Cannot open {}", path.display()))?;
     // SAFETY: open returned a fresh descriptor that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
@@ -25,8 +29,14 @@ pub fn pivot(rootfs: &Path) -> Result<()> {
     pivot_root(".", ".").context(|| format!("pivot_root to {} failed", rootfs.display()))?;
     fchdir(old_root.as_raw_fd()).context(|| "Cannot enter the old root".into())?;
     // Never let the unmount propagate back to the host.
-    mount(None::<&str>, ".", None::<&str>, MsFlags::MS_SLAVE | MsFlags::MS_REC, None::<&str>)
-        .context(|| "Cannot make the old root a slave".into())?;
+    mount(
+        None::<&str>,
+        ".",
+        None::<&str>,
+        MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .context(|| "Cannot make the old root a slave".into())?;
     umount2(".", MntFlags::MNT_DETACH).context(|| "Cannot detach the old root".into())?;
     chdir("/").context(|| "Cannot enter the new root".into())
 }

@@ -82,7 +82,12 @@ impl RootFs {
 
     /// `mkdir -p` inside the root; returns an O_PATH fd of the final directory.
     pub fn mkdir_all(&self, path: &Path, mode: u32) -> Result<OwnedFd> {
-        let mut current = self.resolve(Path::new("/"), OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty())
+        let mut current = self
+            .resolve(
+                Path::new("/"),
+                OFlag::O_PATH | OFlag::O_DIRECTORY,
+                Mode::empty(),
+            )
             .context(|| format!("Cannot open root filesystem {}", self.path.display()))?;
         let mut prefix = PathBuf::from("/");
         for comp in clean(path).components() {
@@ -91,26 +96,34 @@ impl RootFs {
             current = match self.resolve(&prefix, dir_flags, Mode::empty()) {
                 Ok(fd) => fd,
                 Err(Errno::ENOENT) => {
-                    match mkdirat(Some(current.as_raw_fd()), comp.as_os_str(), Mode::from_bits_truncate(mode)) {
+                    match mkdirat(
+                        Some(current.as_raw_fd()),
+                        comp.as_os_str(),
+                        Mode::from_bits_truncate(mode),
+                    ) {
                         Ok(()) | Err(Errno::EEXIST) => {}
                         Err(e) => {
-                            return Err(e).context(|| format!("Cannot create directory {}", self.display(&prefix)))
+                            return Err(e).context(|| {
+                                format!("Cannot create directory {}", self.display(&prefix))
+                            })
                         }
                     }
-                    self.resolve(&prefix, dir_flags, Mode::empty()).map_err(|e| {
-                        let why = if e == Errno::ENOENT {
-                            "it is a symlink whose target is missing".to_string()
-                        } else {
-                            e.desc().to_string()
-                        };
-                        RuntimeError::InvalidSpec(format!(
-                            "cannot create directory {} in the rootfs: {why}",
-                            prefix.display()
-                        ))
-                    })?
+                    self.resolve(&prefix, dir_flags, Mode::empty())
+                        .map_err(|e| {
+                            let why = if e == Errno::ENOENT {
+                                "it is a symlink whose target is missing".to_string()
+                            } else {
+                                e.desc().to_string()
+                            };
+                            RuntimeError::InvalidSpec(format!(
+                                "cannot create directory {} in the rootfs: {why}",
+                                prefix.display()
+                            ))
+                        })?
                 }
                 Err(e) => {
-                    return Err(e).context(|| format!("Cannot use {} as a directory", self.display(&prefix)))
+                    return Err(e)
+                        .context(|| format!("Cannot use {} as a directory", self.display(&prefix)))
                 }
             };
         }
@@ -127,7 +140,11 @@ impl RootFs {
             Ok(fd) => Ok(fd),
             Err(Errno::ENOENT) => {
                 let created = self
-                    .resolve(path, OFlag::O_CREAT | OFlag::O_RDONLY | OFlag::O_NOCTTY, Mode::from_bits_truncate(0o644))
+                    .resolve(
+                        path,
+                        OFlag::O_CREAT | OFlag::O_RDONLY | OFlag::O_NOCTTY,
+                        Mode::from_bits_truncate(0o644),
+                    )
                     .context(|| format!("Cannot create file {}", self.display(path)))?;
                 drop(created);
                 self.resolve(path, OFlag::O_PATH, Mode::empty())
@@ -141,10 +158,9 @@ impl RootFs {
     /// creating the parents. For mknodat/symlinkat, which act on a name in a directory.
     pub fn parent_and_name(&self, path: &Path) -> Result<(OwnedFd, PathBuf)> {
         let cleaned = clean(path);
-        let name = cleaned
-            .file_name()
-            .map(PathBuf::from)
-            .ok_or_else(|| RuntimeError::InvalidSpec(format!("{} names no file", path.display())))?;
+        let name = cleaned.file_name().map(PathBuf::from).ok_or_else(|| {
+            RuntimeError::InvalidSpec(format!("{} names no file", path.display()))
+        })?;
         let parent = self.mkdir_all(cleaned.parent().unwrap_or(Path::new("")), 0o755)?;
         Ok((parent, name))
     }
@@ -167,7 +183,8 @@ mod tests {
     use std::os::unix::fs::symlink;
 
     fn tempdir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("berth-safe-path-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("berth-safe-path-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
@@ -194,7 +211,11 @@ mod tests {
         rootfs.mkdir_all(Path::new("/abs/made"), 0o755).unwrap_err();
         rootfs.mkdir_all(Path::new("/rel/made"), 0o755).unwrap_err();
         rootfs.ensure_file(Path::new("/abs/file")).unwrap_err();
-        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0, "wrote outside the root");
+        assert_eq!(
+            std::fs::read_dir(&outside).unwrap().count(),
+            0,
+            "wrote outside the root"
+        );
         // A symlink whose target exists inside the root is followed inside the root.
         std::fs::create_dir_all(root.join("real")).unwrap();
         symlink("/real", root.join("inroot")).unwrap();

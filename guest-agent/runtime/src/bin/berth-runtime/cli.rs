@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "berth-runtime", version, about = "Berth's OCI container runtime (runc-compatible command line)")]
+#[command(
+    name = "berth-runtime",
+    version,
+    about = "Berth's OCI container runtime (runc-compatible command line)"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,

@@ -13,7 +13,14 @@ use cli::{Cli, Command};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Err(e) = logging::init(&cli.global) {
-        eprintln!("berth-runtime: cannot open log {}: {e}", cli.global.log.as_deref().map(|p| p.display().to_string()).unwrap_or_default());
+        eprintln!(
+            "berth-runtime: cannot open log {}: {e}",
+            cli.global
+                .log
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        );
         return ExitCode::from(1);
     }
     let log_to_file = cli.global.log.is_some();
@@ -36,7 +43,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         anyhow::bail!("--systemd-cgroup is not supported: Berth manages cgroups itself (the cgroupfs driver); drop the flag");
     }
     // Anything that enters a container runs from a sealed copy of this binary.
-    if matches!(cli.command, Command::Create(_) | Command::Run(_) | Command::Exec(_)) {
+    if matches!(
+        cli.command,
+        Command::Create(_) | Command::Run(_) | Command::Exec(_)
+    ) {
         berth_runtime::sealed::ensure_sealed()?;
     }
     let root = cli.global.root.clone();

@@ -62,8 +62,10 @@ pub fn run(root: &Path, args: ExecArgs) -> anyhow::Result<u8> {
     let container = Container::load(root, &args.id)?;
     let process = match &args.process {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("Cannot read process file {}", path.display()))?;
-            serde_json::from_str::<Process>(&text).with_context(|| format!("Invalid process file {}", path.display()))?
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("Cannot read process file {}", path.display()))?;
+            serde_json::from_str::<Process>(&text)
+                .with_context(|| format!("Invalid process file {}", path.display()))?
         }
         None => process_from_flags(&container, &args)?,
     };
@@ -74,11 +76,17 @@ pub fn run(root: &Path, args: ExecArgs) -> anyhow::Result<u8> {
         detach: args.detach,
         preserve_fds: args.preserve_fds,
     })?;
-    Ok(outcome.exit_code.map(|c| u8::try_from(c).unwrap_or(255)).unwrap_or(0))
+    Ok(outcome
+        .exit_code
+        .map(|c| u8::try_from(c).unwrap_or(255))
+        .unwrap_or(0))
 }
 
 fn process_from_flags(container: &Container, args: &ExecArgs) -> anyhow::Result<Process> {
-    anyhow::ensure!(!args.command.is_empty(), "exec needs a command, or --process FILE");
+    anyhow::ensure!(
+        !args.command.is_empty(),
+        "exec needs a command, or --process FILE"
+    );
     let bundle = container.bundle()?;
     let mut process = bundle.process()?.clone();
     process.set_args(Some(args.command.clone()));
@@ -92,7 +100,11 @@ fn process_from_flags(container: &Container, args: &ExecArgs) -> anyhow::Result<
     if let Some(user) = &args.user {
         let (uid, gid) = match user.split_once(':') {
             Some((u, g)) => (u.parse::<u32>()?, Some(g.parse::<u32>()?)),
-            None => (user.parse::<u32>().with_context(|| format!("--user {user:?} is not uid[:gid]"))?, None),
+            None => (
+                user.parse::<u32>()
+                    .with_context(|| format!("--user {user:?} is not uid[:gid]"))?,
+                None,
+            ),
         };
         let mut u = process.user().clone();
         u.set_uid(uid);
@@ -109,7 +121,10 @@ fn process_from_flags(container: &Container, args: &ExecArgs) -> anyhow::Result<
     if !args.cap.is_empty() {
         let mut caps = process.capabilities().clone().unwrap_or_default();
         for name in &args.cap {
-            let cap: Capability = name.trim_start_matches("CAP_").parse().with_context(|| format!("unknown capability {name:?}"))?;
+            let cap: Capability = name
+                .trim_start_matches("CAP_")
+                .parse()
+                .with_context(|| format!("unknown capability {name:?}"))?;
             let add = |s: &Option<oci_spec::runtime::Capabilities>| {
                 let mut s = s.clone().unwrap_or_default();
                 s.insert(cap);

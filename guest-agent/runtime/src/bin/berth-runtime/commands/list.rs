@@ -30,10 +30,25 @@ pub fn run(root: &Path, args: ListArgs) -> anyhow::Result<u8> {
         let list: Vec<_> = containers.iter().map(|c| c.to_oci_json()).collect();
         println!("{}", serde_json::to_string(&list)?);
     } else {
-        println!("{:<24} {:<8} {:<10} {:<40} {:<32} OWNER", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
+        println!(
+            "{:<24} {:<8} {:<10} {:<40} {:<32} OWNER",
+            "ID", "PID", "STATUS", "BUNDLE", "CREATED"
+        );
         for c in &containers {
-            let pid = if c.status == berth_runtime::Status::Stopped { 0 } else { c.pid };
-            println!("{:<24} {:<8} {:<10} {:<40} {:<32} {}", c.id, pid, c.status, c.bundle.display(), c.created, c.owner);
+            let pid = if c.status == berth_runtime::Status::Stopped {
+                0
+            } else {
+                c.pid
+            };
+            println!(
+                "{:<24} {:<8} {:<10} {:<40} {:<32} {}",
+                c.id,
+                pid,
+                c.status,
+                c.bundle.display(),
+                c.created,
+                c.owner
+            );
         }
     }
     Ok(0)

@@ -12,9 +12,21 @@ pub fn run(root: &Path, args: PsArgs) -> anyhow::Result<u8> {
         println!("{}", serde_json::to_string(&pids)?);
         return Ok(0);
     }
-    let ps_args = if args.ps_args.is_empty() { vec!["-ef".to_string()] } else { args.ps_args };
-    let output = Command::new("ps").args(&ps_args).output().context("Cannot run ps")?;
-    anyhow::ensure!(output.status.success(), "ps {} failed: {}", ps_args.join(" "), String::from_utf8_lossy(&output.stderr).trim());
+    let ps_args = if args.ps_args.is_empty() {
+        vec!["-ef".to_string()]
+    } else {
+        args.ps_args
+    };
+    let output = Command::new("ps")
+        .args(&ps_args)
+        .output()
+        .context("Cannot run ps")?;
+    anyhow::ensure!(
+        output.status.success(),
+        "ps {} failed: {}",
+        ps_args.join(" "),
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
     let text = String::from_utf8_lossy(&output.stdout);
     let mut lines = text.lines();
     let header = lines.next().unwrap_or_default();
@@ -24,7 +36,10 @@ pub fn run(root: &Path, args: PsArgs) -> anyhow::Result<u8> {
         .context("ps output has no PID column")?;
     println!("{header}");
     for line in lines {
-        let pid = line.split_whitespace().nth(pid_column).and_then(|p| p.parse::<i32>().ok());
+        let pid = line
+            .split_whitespace()
+            .nth(pid_column)
+            .and_then(|p| p.parse::<i32>().ok());
         if pid.is_some_and(|p| pids.contains(&p)) {
             println!("{line}");
         }

@@ -60,7 +60,9 @@ fn wait_forwarding(init: Pid, mask: &SigSet) -> anyhow::Result<i32> {
                 Ok(_) => continue,
             }
         }
-        let Some(info) = sfd.read_signal().context("Cannot read signals")? else { continue };
+        let Some(info) = sfd.read_signal().context("Cannot read signals")? else {
+            continue;
+        };
         let signo = info.ssi_signo as i32;
         if signo != Signal::SIGCHLD as i32 {
             if let Ok(sig) = Signal::try_from(signo) {
