@@ -1,4 +1,5 @@
-//! seccomp: a deny-by-default filter refuses keyctl, unshare and AF_VSOCK sockets.
+//! seccomp: Berth's default profile, and a filter written in the test, refuse
+//! keyctl, unshare and AF_VSOCK sockets while ordinary sockets keep working.
 
 use serde_json::{json, Value};
 
@@ -184,8 +185,10 @@ const ALLOWED: &[&str] = &[
     "writev",
 ];
 
-/// A deny-by-default profile in the spirit of Berth's default: the allow list,
-/// plus `socket` for every address family except AF_VSOCK.
+/// A small deny-by-default profile written here, independent of Berth's own: the
+/// allow list, plus `socket` for every address family except AF_VSOCK. It checks
+/// that the runtime applies whatever filter the spec carries (argument rules,
+/// errno), not just its default.
 fn deny_by_default_profile() -> Value {
     json!({
         "defaultAction": "SCMP_ACT_ERRNO",
@@ -221,7 +224,20 @@ fn without_a_filter_the_probe_calls_succeed() {
 }
 
 #[test]
-fn a_deny_by_default_filter_refuses_keyctl_unshare_and_vsock() {
+fn berths_default_profile_refuses_keyctl_unshare_and_vsock() {
+    let sandbox = Sandbox::new("seccomp-berth");
+    let mut bundle = probe_bundle(&sandbox, "c");
+    let profile = berth_runtime::seccomp::default_profile();
+    bundle.spec["linux"]["seccomp"] = serde_json::to_value(profile).expect("profile as JSON");
+    let out = sandbox.run(&bundle).expect_ok();
+    assert_eq!(
+        out.stdout, "keyctl EPERM\nunshare EPERM\nvsock EPERM\nunix ok\n",
+        "{out}"
+    );
+}
+
+#[test]
+fn a_hand_written_deny_by_default_filter_is_enforced() {
     let sandbox = Sandbox::new("seccomp-deny");
     let mut bundle = probe_bundle(&sandbox, "c");
     bundle.spec["linux"]["seccomp"] = deny_by_default_profile();

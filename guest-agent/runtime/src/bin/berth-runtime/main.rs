@@ -47,7 +47,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         cli.command,
         Command::Create(_) | Command::Run(_) | Command::Exec(_)
     ) {
-        berth_runtime::sealed::ensure_sealed()?;
+        berth_runtime::sealed::ensure_sealed(&cli.global.root)?;
     }
     let root = cli.global.root.clone();
     match cli.command {
