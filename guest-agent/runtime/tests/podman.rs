@@ -3,7 +3,9 @@
 //!
 //! This machine's quirks are passed as flags: no systemd (cgroupfs manager,
 //! file events backend), and root without CAP_SYS_RESOURCE cannot raise podman's
-//! default nofile/nproc limits, so the test sets them to 1024.
+//! default nofile/nproc limits, so the test sets them to 1024. `--network=none`
+//! keeps podman's network backend from changing the host (bridge, iptables,
+//! net.ipv4.ip_forward); the container still gets its own network namespace.
 
 mod common;
 
@@ -55,17 +57,16 @@ fn ensure_image(scratch: &Path) {
 fn podman_run(sandbox: &Sandbox, flags: &[&str], args: &[&str]) -> Output {
     ensure_image(sandbox.path());
     let mut cmd = podman(&sandbox.runtime);
-    cmd.args([
-        "run",
-        "--rm",
-        "--ulimit",
-        "nofile=1024:1024",
-        "--ulimit",
-        "nproc=1024:1024",
-    ])
-    .args(flags)
-    .arg(IMAGE)
-    .args(args);
+    cmd.args(["run", "--rm", "--network=none"])
+        .args([
+            "--ulimit",
+            "nofile=1024:1024",
+            "--ulimit",
+            "nproc=1024:1024",
+        ])
+        .args(flags)
+        .arg(IMAGE)
+        .args(args);
     output::run(cmd, sandbox.path(), Duration::from_secs(120))
 }
 

@@ -71,7 +71,8 @@ pub fn mount_cgroups(
             return mount_hierarchy(rootfs, dest, only, flags, ctx);
         }
     }
-    // v1: a tmpfs holding one directory per hierarchy, read-only once filled if asked.
+    // v1: a tmpfs holding one directory per hierarchy. As in runc and crun, `ro` applies
+    // to the hierarchies; the tmpfs itself stays writable (and holds nothing else).
     let target = rootfs.mkdir_all(dest, 0o755)?;
     mount(
         Some("tmpfs"),
@@ -88,21 +89,6 @@ pub fn mount_cgroups(
             .map(PathBuf::from)
             .unwrap_or_default();
         mount_hierarchy(rootfs, &dest.join(name), h, flags, ctx)?;
-    }
-    if flags.contains(MsFlags::MS_RDONLY) {
-        let tmpfs = reopen(rootfs, dest)?;
-        mount(
-            None::<&str>,
-            fd_path(&tmpfs).as_str(),
-            None::<&str>,
-            MsFlags::MS_REMOUNT
-                | MsFlags::MS_NOSUID
-                | MsFlags::MS_NODEV
-                | MsFlags::MS_NOEXEC
-                | MsFlags::MS_RDONLY,
-            Some("mode=755"),
-        )
-        .context(|| format!("Cannot make {} read-only", rootfs.display(dest)))?;
     }
     Ok(())
 }

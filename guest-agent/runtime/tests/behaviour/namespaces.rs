@@ -81,7 +81,14 @@ fn an_omitted_namespace_is_shared_with_the_host() {
 #[test]
 fn joining_a_network_namespace_by_path_uses_that_namespace() {
     let sandbox = Sandbox::new("ns-join");
-    let netns = NetNs::add(&format!("berth-test-{}", std::process::id()));
+    // Named after the sandbox, which is unique to this process and test.
+    let name = sandbox
+        .path()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let netns = NetNs::add(&name);
     let mut bundle = sandbox.bundle("c");
     bundle.remove_namespace("network");
     bundle.add_namespace("network", Some(&netns.path()));

@@ -99,17 +99,18 @@ fn no_new_privileges_follows_the_spec() {
 }
 
 #[test]
-fn sysctl_is_set_in_the_containers_network_namespace_only() {
+fn sysctls_are_set_in_the_containers_network_namespace_only() {
+    // ip_default_ttl starts at 64 in every new network namespace, so reading 77
+    // proves the runtime wrote it; ip_forward may be inherited from the host.
     let sandbox = Sandbox::new("proc-sysctl");
-    let host_before = fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap();
+    let host = |key: &str| fs::read_to_string(format!("/proc/sys/net/ipv4/{key}")).unwrap();
+    let before = (host("ip_forward"), host("ip_default_ttl"));
     let mut bundle = sandbox.bundle("c");
-    bundle.spec["linux"]["sysctl"] = json!({ "net.ipv4.ip_forward": "1" });
-    bundle.args(&["cat", "/proc/sys/net/ipv4/ip_forward"]);
+    bundle.spec["linux"]["sysctl"] =
+        json!({ "net.ipv4.ip_forward": "1", "net.ipv4.ip_default_ttl": "77" });
+    bundle.sh("cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv4/ip_default_ttl");
     let out = sandbox.run(&bundle).expect_ok();
-    assert_eq!(out.stdout, "1\n", "{out}");
-    assert_eq!(
-        fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap(),
-        host_before,
-        "the host's sysctl changed"
-    );
+    assert_eq!(out.stdout, "1\n77\n", "{out}");
+    let after = (host("ip_forward"), host("ip_default_ttl"));
+    assert_eq!(after, before, "the host's sysctls changed");
 }
