@@ -32,15 +32,26 @@ fn run(root: &Path, args: &[&str]) -> String {
 
 #[test]
 fn root_container_init_runs_from_an_unwritable_view_of_the_runtime() {
-    assert!(nix::unistd::geteuid().is_root(), "this test needs root (CI runs as root)");
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "this test needs root (CI runs as root)"
+    );
     let dir = std::env::temp_dir().join(format!("berth-cve-2019-5736-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/busybox-bundle.sh");
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/busybox-bundle.sh");
     let bundle = dir.join("bundle");
-    let status = Command::new(&fixture).arg(&bundle).args(["sleep", "30"]).status().unwrap();
+    let status = Command::new(&fixture)
+        .arg(&bundle)
+        .args(["sleep", "30"])
+        .status()
+        .unwrap();
     assert!(status.success());
     let root = dir.join("state");
-    run(&root, &["create", "--bundle", bundle.to_str().unwrap(), "sealed"]);
+    run(
+        &root,
+        &["create", "--bundle", bundle.to_str().unwrap(), "sealed"],
+    );
 
     let state: serde_json::Value = serde_json::from_str(&run(&root, &["state", "sealed"])).unwrap();
     let pid = state["pid"].as_i64().unwrap();
@@ -57,7 +68,10 @@ fn root_container_init_runs_from_an_unwritable_view_of_the_runtime() {
         .unwrap()
         .flags()
         .contains(nix::sys::statvfs::FsFlags::ST_RDONLY);
-    assert!(host_rw, "test precondition: the built binary should be on a writable fs");
+    assert!(
+        host_rw,
+        "test precondition: the built binary should be on a writable fs"
+    );
     assert!(
         sealed_memfd || readonly,
         "init {pid} runs from {exe_link:?} (fd {}), which is writable",
