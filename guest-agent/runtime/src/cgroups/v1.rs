@@ -132,7 +132,9 @@ impl V1 {
             .dir_for("freezer", "Freezing")
             .ok()
             .filter(|d| d.exists());
-        if freezer.is_some() {
+        // The common case, a container whose processes are gone: nothing to freeze or kill.
+        let occupied = !self.pids()?.is_empty();
+        if occupied && freezer.is_some() {
             // Best effort: the kill loop below still works on a cgroup that will not freeze.
             if let Err(error) = self.freeze() {
                 tracing::warn!(%error, "cannot freeze the cgroup before killing it");
