@@ -32,6 +32,9 @@ pub fn spawn(
     child_chan: Channel,
     stage2: impl FnOnce(&Channel) -> Result<Infallible>,
 ) -> Result<Pid> {
+    if single_stage_possible(ns) {
+        return spawn_direct(ns, parent, parent_chan, child_chan, stage2);
+    }
     // SAFETY: the runtime is single-threaded when it forks, so the child may run normal Rust.
     match unsafe { fork() }.context(|| "Cannot fork the container process".into())? {
         ForkResult::Child => {
@@ -114,4 +117,59 @@ fn stage1(
         }
         ForkResult::Parent { child } => chan.send(&Message::Pid(child.as_raw())),
     }
+}
+
+/// Without a user namespace to create and no pid namespace to join, one clone(2) with the
+/// namespace flags makes the container's process directly, saving a fork per container.
+fn single_stage_possible(ns: &Namespaces) -> bool {
+    !ns.creates(CloneFlags::CLONE_NEWUSER)
+        && !ns
+            .join
+            .iter()
+            .any(|(f, _)| *f == CloneFlags::CLONE_NEWPID || *f == CloneFlags::CLONE_NEWUSER)
+}
+
+fn spawn_direct(
+    ns: &Namespaces,
+    parent: &mut dyn Parent,
+    parent_chan: &Channel,
+    child_chan: Channel,
+    stage2: impl FnOnce(&Channel) -> Result<Infallible>,
+) -> Result<Pid> {
+    // The cgroup namespace is created by the child once it is in its cgroup.
+    let flags = (ns.new - CloneFlags::CLONE_NEWCGROUP).bits() as libc::c_ulong;
+    // SAFETY: clone without CLONE_VM and with a null stack behaves like fork(2): the child
+    // gets a copy of the address space and continues here. The runtime is single-threaded,
+    // so no lock can be held by a thread that does not exist in the child.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            flags | libc::SIGCHLD as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
+    if rc < 0 {
+        return Err(nix::Error::last()).context(|| "Cannot create the container process".into());
+    }
+    if rc == 0 {
+        let result = child_chan
+            .wait_continue()
+            .and_then(|()| ns.join_all())
+            .and_then(|()| stage2(&child_chan));
+        let err = match result {
+            Ok(never) => match never {},
+            Err(e) => e,
+        };
+        let _ = child_chan.send(&Message::Error(chain(&err)));
+        // SAFETY: _exit skips destructors meant for the runtime process.
+        unsafe { libc::_exit(1) }
+    }
+    drop(child_chan);
+    let pid = Pid::from_raw(rc as i32);
+    parent.join_cgroup(pid)?;
+    parent_chan.send(&Message::Continue)?;
+    Ok(pid)
 }
