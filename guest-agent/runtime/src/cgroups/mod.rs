@@ -10,7 +10,7 @@
 
 mod convert;
 mod fs;
-mod mountinfo;
+pub(crate) mod mountinfo;
 mod path;
 mod plan_common;
 mod v1;

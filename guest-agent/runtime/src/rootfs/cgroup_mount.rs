@@ -9,51 +9,39 @@ use nix::mount::{mount, MsFlags};
 use super::mount_options::MountOptions;
 use super::mounts::{remount_bind, reopen, MountContext};
 use super::safe_path::{fd_path, RootFs};
+use crate::cgroups::mountinfo::v1_hierarchies;
 use crate::error::{Context, Result};
+use nix::sys::statfs::{statfs, CGROUP2_SUPER_MAGIC};
 
-/// One cgroup hierarchy mounted on the host, from /proc/self/mountinfo.
+/// One host hierarchy to show in the container: the v2 unified one, or a v1 one with its
+/// controllers (the mount data for cgroupfs).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hierarchy {
-    pub mountpoint: PathBuf,
-    /// Super options naming the controllers ("memory", "cpu,cpuacct", "name=systemd"); empty for v2.
-    pub controllers: String,
-    pub v2: bool,
+struct Hierarchy {
+    mountpoint: PathBuf,
+    controllers: String,
+    v2: bool,
 }
 
-/// Host cgroup hierarchies. On a hybrid host the controller-less v2 mount is skipped: it is
-/// not where limits live.
-pub fn host_hierarchies(mountinfo: &str) -> Vec<Hierarchy> {
-    let mut out = Vec::new();
-    for line in mountinfo.lines() {
-        let Some((left, right)) = line.split_once(" - ") else {
-            continue;
-        };
-        let mountpoint = left.split_whitespace().nth(4).unwrap_or_default();
-        let mut rest = right.split_whitespace();
-        let fstype = rest.next().unwrap_or_default();
-        let super_opts = rest.nth(1).unwrap_or_default();
-        match fstype {
-            "cgroup2" => out.push(Hierarchy {
-                mountpoint: PathBuf::from(mountpoint),
-                controllers: String::new(),
-                v2: true,
-            }),
-            "cgroup" => out.push(Hierarchy {
-                mountpoint: PathBuf::from(mountpoint),
-                controllers: super_opts
-                    .split(',')
-                    .filter(|o| !matches!(*o, "rw" | "ro") && !o.starts_with("release_agent"))
-                    .collect::<Vec<_>>()
-                    .join(","),
-                v2: false,
-            }),
-            _ => {}
-        }
+fn host_hierarchies() -> Result<Vec<Hierarchy>> {
+    let unified =
+        statfs("/sys/fs/cgroup").is_ok_and(|fs| fs.filesystem_type() == CGROUP2_SUPER_MAGIC);
+    if unified {
+        return Ok(vec![Hierarchy {
+            mountpoint: "/sys/fs/cgroup".into(),
+            controllers: String::new(),
+            v2: true,
+        }]);
     }
-    if out.iter().any(|h| !h.v2) {
-        out.retain(|h| !h.v2);
-    }
-    out
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")
+        .context(|| "Cannot read /proc/self/mountinfo".into())?;
+    Ok(v1_hierarchies(&mountinfo)
+        .into_iter()
+        .map(|h| Hierarchy {
+            controllers: h.controllers.join(","),
+            mountpoint: h.mountpoint,
+            v2: false,
+        })
+        .collect())
 }
 
 pub fn mount_cgroups(
@@ -62,9 +50,7 @@ pub fn mount_cgroups(
     opts: &MountOptions,
     ctx: &MountContext,
 ) -> Result<()> {
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")
-        .context(|| "Cannot read /proc/self/mountinfo".into())?;
-    let hierarchies = host_hierarchies(&mountinfo);
+    let hierarchies = host_hierarchies()?;
     let flags = opts.flags | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
     if let [only] = hierarchies.as_slice() {
         if only.v2 {
@@ -139,36 +125,4 @@ fn mount_hierarchy(
             rootfs.display(dest)
         )
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hybrid_hosts_list_the_v1_controllers_only() {
-        let info = "\
-30 25 0:26 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755
-31 30 0:27 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw
-32 30 0:28 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
-33 30 0:29 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd";
-        let h = host_hierarchies(info);
-        assert_eq!(h.len(), 2);
-        assert_eq!(h[0].controllers, "memory");
-        assert_eq!(h[1].controllers, "xattr,name=systemd");
-    }
-
-    #[test]
-    fn pure_v2_hosts_have_one_hierarchy() {
-        let info = "30 25 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate";
-        let h = host_hierarchies(info);
-        assert_eq!(
-            h,
-            vec![Hierarchy {
-                mountpoint: "/sys/fs/cgroup".into(),
-                controllers: String::new(),
-                v2: true
-            }]
-        );
-    }
 }
