@@ -7,6 +7,7 @@ mod common;
 
 mod caps;
 mod cgroups;
+mod cli;
 mod console;
 mod devices;
 mod errors;
