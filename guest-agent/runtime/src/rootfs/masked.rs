@@ -33,12 +33,8 @@ pub fn open_host_dev_null() -> Result<OwnedFd> {
 pub fn mask(rootfs: &RootFs, paths: &[String], dev_null: &OwnedFd) -> Result<()> {
     for path in paths {
         let path = Path::new(path);
-        let target = match rootfs.resolve(path, OFlag::O_PATH, Mode::empty()) {
-            Ok(fd) => fd,
-            Err(Errno::ENOENT) => continue,
-            Err(e) => {
-                return Err(e).context(|| format!("Cannot open masked path {}", path.display()))
-            }
+        let Some(target) = existing(rootfs, path, "masked")? else {
+            continue;
         };
         let st = fstat(target.as_raw_fd())
             .context(|| format!("Cannot stat masked path {}", path.display()))?;
@@ -68,12 +64,8 @@ pub fn mask(rootfs: &RootFs, paths: &[String], dev_null: &OwnedFd) -> Result<()>
 pub fn make_readonly(rootfs: &RootFs, paths: &[String]) -> Result<()> {
     for path in paths {
         let path = Path::new(path);
-        let target = match rootfs.resolve(path, OFlag::O_PATH, Mode::empty()) {
-            Ok(fd) => fd,
-            Err(Errno::ENOENT) => continue,
-            Err(e) => {
-                return Err(e).context(|| format!("Cannot open read-only path {}", path.display()))
-            }
+        let Some(target) = existing(rootfs, path, "read-only")? else {
+            continue;
         };
         let at = fd_path(&target);
         mount(
@@ -89,4 +81,14 @@ pub fn make_readonly(rootfs: &RootFs, paths: &[String]) -> Result<()> {
             .context(|| format!("Cannot make {} read-only", path.display()))?;
     }
     Ok(())
+}
+
+/// An O_PATH fd of a path inside the root, or None when the image does not have it
+/// (moby's lists name files that only some kernels provide).
+fn existing(rootfs: &RootFs, path: &Path, what: &str) -> Result<Option<OwnedFd>> {
+    match rootfs.resolve(path, OFlag::O_PATH, Mode::empty()) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(Errno::ENOENT) => Ok(None),
+        Err(e) => Err(e).context(|| format!("Cannot open {what} path {}", path.display())),
+    }
 }
