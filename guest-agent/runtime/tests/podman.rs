@@ -97,3 +97,52 @@ fn podman_run_applies_its_user_and_hostname_flags() {
     let out = podman_run(&sandbox, &flags, &["sh", "-c", "id -u; hostname"]).expect_ok();
     assert_eq!(out.stdout, "65534\nfrom-podman\n", "{out}");
 }
+
+/// `podman FLAGS...` under the runtime under test, for commands other than run.
+fn podman_cmd(sandbox: &Sandbox, args: &[&str]) -> Output {
+    let mut cmd = podman(&sandbox.runtime);
+    cmd.args(args);
+    output::run(cmd, sandbox.path(), Duration::from_secs(120))
+}
+
+#[test]
+fn podman_exec_stop_and_rm_drive_a_detached_container() {
+    let sandbox = Sandbox::new("podman-exec");
+    let name = sandbox.id("detached");
+    podman_run_detached(&sandbox, &name);
+    let out = podman_cmd(
+        &sandbox,
+        &["exec", &name, "sh", "-c", "echo inside $(hostname); exit 5"],
+    );
+    assert_eq!(out.code, Some(5), "{out}");
+    assert!(out.stdout.starts_with("inside "), "{out}");
+    // The exec'd process joined the container: it sees the container's pid 1 (sleep).
+    let ps = podman_cmd(&sandbox, &["exec", &name, "cat", "/proc/1/cmdline"]).expect_ok();
+    assert!(ps.stdout.starts_with("sleep"), "{ps}");
+    podman_cmd(&sandbox, &["stop", "-t", "1", &name]).expect_ok();
+    podman_cmd(&sandbox, &["rm", &name]).expect_ok();
+    let gone = podman_cmd(&sandbox, &["container", "exists", &name]);
+    assert_eq!(gone.code, Some(1), "{gone}");
+}
+
+#[test]
+fn podman_run_with_a_tty_gets_a_pty_through_the_console_socket() {
+    let sandbox = Sandbox::new("podman-tty");
+    let out = podman_run(&sandbox, &["-t"], &["tty"]).expect_ok();
+    assert!(out.stdout.trim().starts_with("/dev/pts/"), "{out}");
+}
+
+fn podman_run_detached(sandbox: &Sandbox, name: &str) {
+    ensure_image(sandbox.path());
+    let mut cmd = podman(&sandbox.runtime);
+    cmd.args(["run", "-d", "--name", name, "--network=none"])
+        .args([
+            "--ulimit",
+            "nofile=1024:1024",
+            "--ulimit",
+            "nproc=1024:1024",
+        ])
+        .arg(IMAGE)
+        .args(["sleep", "1000"]);
+    output::run(cmd, sandbox.path(), Duration::from_secs(120)).expect_ok();
+}
