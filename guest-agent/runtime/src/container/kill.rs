@@ -56,6 +56,11 @@ impl Container {
 
     /// SIGKILL and wait (bounded) until init is gone.
     pub(super) fn kill_and_wait(&self) -> Result<()> {
+        // A container whose create died before its init existed has pid 0: kill(0) would
+        // signal our own process group.
+        if self.state.pid <= 0 {
+            return Ok(());
+        }
         let pid = Pid::from_raw(self.state.pid);
         let _ = kill(pid, Signal::SIGKILL);
         for _ in 0..500 {

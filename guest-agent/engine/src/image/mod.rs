@@ -1,0 +1,1 @@
+//! Images: the content store, layer unpacking, import and export.

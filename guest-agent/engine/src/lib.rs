@@ -1,0 +1,4 @@
+//! Berth's container engine (`berth-engine`): images, containers, volumes, logs and exec,
+//! on top of `berth-runtime`. Built issue by issue; see docs/engine.md.
+
+pub mod image;
