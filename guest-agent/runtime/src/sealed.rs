@@ -91,7 +91,10 @@ fn args_and_env() -> (Vec<CString>, Vec<CString>) {
 /// Binds /proc/self/exe read-only on a temporary file, opens it, and detaches the mount:
 /// the fd keeps the read-only view alive and nothing is left in the mount table.
 fn readonly_view(scratch: &Path) -> Option<OwnedFd> {
-    std::fs::create_dir_all(scratch).ok()?;
+    // Same mode `create` gives the state root: other users have no business in it.
+    std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+        .create(scratch)
+        .ok()?;
     let target = scratch.join(format!(".berth-exe-{}", std::process::id()));
     File::create(&target).ok()?;
     let view = (|| {
