@@ -94,28 +94,88 @@ pub(crate) fn device_number(major: i64, minor: i64) -> Result<String, Invalid> {
     Ok(format!("{major}:{minor}"))
 }
 
-/// One v1 devices-controller rule, "type major:minor access", e.g. "c 1:3 rwm".
-pub(crate) fn device_rule(rule: &LinuxDeviceCgroup) -> Result<String, Invalid> {
+/// Device access bits, valued as the kernel's `DEVCG_ACC_*` (and `BPF_DEVCG_ACC_*`).
+pub(crate) const ACCESS_MKNOD: u32 = 1;
+pub(crate) const ACCESS_READ: u32 = 2;
+pub(crate) const ACCESS_WRITE: u32 = 4;
+pub(crate) const ACCESS_ALL: u32 = ACCESS_READ | ACCESS_WRITE | ACCESS_MKNOD;
+
+/// Which device nodes a rule is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DeviceKind {
+    /// Type "a": every device, whatever the numbers; resets the rule list.
+    All,
+    Block,
+    Char,
+}
+
+/// A spec device rule, checked and with defaults filled in, shared by v1 (kernel files)
+/// and v2 (eBPF program) so both read a rule the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DeviceRule {
+    pub allow: bool,
+    pub kind: DeviceKind,
+    /// `None` is the wildcard (unset or -1 in the spec).
+    pub major: Option<u32>,
+    pub minor: Option<u32>,
+    /// `ACCESS_*` bits, never empty.
+    pub access: u32,
+}
+
+/// Checks a spec device rule: no FIFO type, numbers -1 (wildcard) or within u32 as the
+/// kernel parses them, access made of r, w and m (empty or unset means all three).
+pub(crate) fn parse_device_rule(rule: &LinuxDeviceCgroup) -> Result<DeviceRule, Invalid> {
     let kind = match rule.typ().unwrap_or(LinuxDeviceType::A) {
-        LinuxDeviceType::A => 'a',
-        LinuxDeviceType::B => 'b',
+        LinuxDeviceType::A => DeviceKind::All,
+        LinuxDeviceType::B => DeviceKind::Block,
         // Unbuffered character devices are character devices to the kernel.
-        LinuxDeviceType::C | LinuxDeviceType::U => 'c',
+        LinuxDeviceType::C | LinuxDeviceType::U => DeviceKind::Char,
         LinuxDeviceType::P => return Err("FIFO devices cannot be in a device rule".to_owned()),
     };
     let number = |n: Option<i64>| match n {
-        None | Some(-1) => Ok("*".to_owned()),
-        Some(n) if n >= 0 => Ok(n.to_string()),
-        Some(n) => Err(format!("device number {n} is negative")),
+        None | Some(-1) => Ok(None),
+        Some(n) => u32::try_from(n)
+            .map(Some)
+            .map_err(|_| format!("device number {n} is not -1 or within 0..=4294967295")),
     };
-    let access = rule.access().as_deref().unwrap_or("rwm");
-    let access = if access.is_empty() { "rwm" } else { access };
-    if !access.chars().all(|c| matches!(c, 'r' | 'w' | 'm')) {
-        return Err(format!(
-            "device access {access:?} is not made of r, w and m"
-        ));
+    let access = rule.access().as_deref().unwrap_or("");
+    let mut bits = 0;
+    for c in access.chars() {
+        bits |= match c {
+            'r' => ACCESS_READ,
+            'w' => ACCESS_WRITE,
+            'm' => ACCESS_MKNOD,
+            _ => {
+                return Err(format!(
+                    "device access {access:?} is not made of r, w and m"
+                ))
+            }
+        };
     }
-    let (major, minor) = (number(rule.major())?, number(rule.minor())?);
+    Ok(DeviceRule {
+        allow: rule.allow(),
+        kind,
+        major: number(rule.major())?,
+        minor: number(rule.minor())?,
+        access: if bits == 0 { ACCESS_ALL } else { bits },
+    })
+}
+
+/// One v1 devices-controller rule, "type major:minor access", e.g. "c 1:3 rwm".
+pub(crate) fn device_rule(rule: &LinuxDeviceCgroup) -> Result<String, Invalid> {
+    let rule = parse_device_rule(rule)?;
+    let kind = match rule.kind {
+        DeviceKind::All => 'a',
+        DeviceKind::Block => 'b',
+        DeviceKind::Char => 'c',
+    };
+    let number = |n: Option<u32>| n.map_or("*".to_owned(), |n| n.to_string());
+    let access: String = [(ACCESS_READ, 'r'), (ACCESS_WRITE, 'w'), (ACCESS_MKNOD, 'm')]
+        .iter()
+        .filter(|(bit, _)| rule.access & bit != 0)
+        .map(|(_, c)| c)
+        .collect();
+    let (major, minor) = (number(rule.major), number(rule.minor));
     Ok(format!("{kind} {major}:{minor} {access}"))
 }
 
@@ -255,6 +315,8 @@ mod tests {
         assert!(rule(P, None, None, "rwm").starts_with("error"));
         assert!(rule(C, Some(1), Some(3), "rwx\n").starts_with("error"));
         assert!(rule(C, Some(-4), Some(3), "r").starts_with("error"));
+        assert!(rule(C, Some(1 << 32), Some(3), "r").starts_with("error"));
+        assert_eq!(rule(B, Some(8), Some(0), "mwr"), "b 8:0 rwm");
         assert_eq!(device_number(8, 0).unwrap(), "8:0");
         assert!(device_number(-1, 0).is_err());
     }

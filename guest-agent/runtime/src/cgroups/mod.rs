@@ -8,6 +8,7 @@
 //! Resources are translated into a plan of file writes (`v1_plan`, `v2_plan`), pure code
 //! unit-tested on any host, then executed against the cgroup directories.
 
+mod bpf;
 mod convert;
 mod fs;
 pub(crate) mod mountinfo;
@@ -16,12 +17,17 @@ mod plan_common;
 mod v1;
 mod v1_plan;
 mod v2;
+mod v2_devices;
 mod v2_plan;
 
 #[cfg(test)]
 mod tests_root_v1;
 #[cfg(test)]
+mod tests_root_v2_devices;
+#[cfg(test)]
 mod tests_v2;
+#[cfg(test)]
+mod tests_v2_devices;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -105,12 +111,37 @@ pub enum CgroupError {
     FreezeTimeout { path: PathBuf, state: &'static str },
     #[error("Cgroup {path} still holds processes {pids:?} 5 s after SIGKILL")]
     NotEmpty { path: PathBuf, pids: Vec<i32> },
+    #[error(
+        "Cannot load the eBPF program enforcing linux.resources.devices{}",
+        verifier_log_suffix(.log)
+    )]
+    DeviceProgramLoad {
+        /// The verifier's report, empty when it gave none.
+        log: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("Cannot {action} {path} for linux.resources.devices")]
+    DeviceProgram {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     #[error("Cannot remove cgroup directory {path}")]
     Remove {
         path: PathBuf,
         #[source]
         source: io::Error,
     },
+}
+
+fn verifier_log_suffix(log: &str) -> String {
+    if log.is_empty() {
+        String::new()
+    } else {
+        format!(" (verifier log: {log})")
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -8,7 +8,7 @@ use oci_spec::runtime::LinuxResources;
 
 use super::fs::{self as cgfs, DRAIN_TIMEOUT, FREEZE_TIMEOUT};
 use super::path::{ancestry, under};
-use super::{v2_plan, CgroupError};
+use super::{v2_devices, v2_plan, CgroupError};
 
 /// The controllers a container's resources can use; others are left alone.
 const CONTAINER_CONTROLLERS: &[&str] = &[
@@ -54,10 +54,18 @@ impl V2 {
         Ok(())
     }
 
+    /// Writes the planned files, then attaches the device program (when the spec has
+    /// device rules). Both are built first, so an invalid value changes nothing.
     pub fn apply(&self, resources: &LinuxResources) -> Result<(), CgroupError> {
         let steps = v2_plan::plan(resources)?;
+        let devices = resources.devices().as_deref();
+        let device_program = devices.map(v2_devices::program).transpose()?;
         let dir = self.dir();
-        cgfs::execute(&steps, |_| Ok(dir.clone()))
+        cgfs::execute(&steps, |_| Ok(dir.clone()))?;
+        if let Some(program) = device_program {
+            v2_devices::enforce(&dir, &program)?;
+        }
+        Ok(())
     }
 
     pub fn add_process(&self, pid: i32) -> Result<(), CgroupError> {

@@ -1,12 +1,8 @@
 //! `linux.resources` as cgroup v2 file writes. Pure: the v2 backend executes the plan.
 //!
-//! Devices: v2 has no devices files; its device controller is an eBPF program
-//! (BPF_PROG_TYPE_CGROUP_DEVICE) attached to the cgroup, which Berth does not load yet.
-//! The rules are skipped and the runtime relies on the mount namespace instead: the
-//! container's /dev is a private tmpfs holding only the device nodes the spec lists, and
-//! host device nodes are not mounted in. That does not stop a process holding CAP_MKNOD
-//! from creating a node itself and opening it, so on v2 the device allowlist is only as
-//! strong as the capability set; attaching the eBPF filter closes that gap.
+//! Devices are not here: v2 has no devices files, so the rules become an eBPF program
+//! attached to the cgroup (`v2_devices`), enforced even against a process holding
+//! CAP_MKNOD that makes its own device nodes.
 
 use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxResources};
 
@@ -42,9 +38,6 @@ pub(crate) fn plan(r: &LinuxResources) -> Result<Vec<Step>, CgroupError> {
     }
     if let Some(block_io) = r.block_io() {
         block_io_steps(block_io, &mut steps)?;
-    }
-    if r.devices().as_ref().is_some_and(|d| !d.is_empty()) {
-        tracing::debug!("cgroup v2: device rules are enforced by the container's /dev only");
     }
     hugepages(r, "max", convert::memory_v2, &mut steps)?;
     if let Some(network) = r.network() {
