@@ -208,7 +208,8 @@ pub(crate) fn load_device_program(
     };
     let mut attr = ProgLoadAttr {
         prog_type: PROG_TYPE_CGROUP_DEVICE,
-        insn_cnt: u32::try_from(insns.len()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?,
+        insn_cnt: u32::try_from(insns.len())
+            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?,
         insns: insns.as_ptr() as u64,
         license: LICENSE.as_ptr() as u64,
         log_level,
@@ -225,7 +226,10 @@ pub(crate) fn load_device_program(
 }
 
 /// Adds `prog` to the device programs of the cgroup open as `cgroup`.
-pub(crate) fn attach_device_program(cgroup: BorrowedFd<'_>, prog: BorrowedFd<'_>) -> io::Result<()> {
+pub(crate) fn attach_device_program(
+    cgroup: BorrowedFd<'_>,
+    prog: BorrowedFd<'_>,
+) -> io::Result<()> {
     let mut attr = AttachAttr {
         target_fd: fd_u32(cgroup),
         attach_bpf_fd: fd_u32(prog),
@@ -238,7 +242,10 @@ pub(crate) fn attach_device_program(cgroup: BorrowedFd<'_>, prog: BorrowedFd<'_>
 }
 
 /// Removes `prog` from the device programs of the cgroup open as `cgroup`.
-pub(crate) fn detach_device_program(cgroup: BorrowedFd<'_>, prog: BorrowedFd<'_>) -> io::Result<()> {
+pub(crate) fn detach_device_program(
+    cgroup: BorrowedFd<'_>,
+    prog: BorrowedFd<'_>,
+) -> io::Result<()> {
     let mut attr = AttachAttr {
         target_fd: fd_u32(cgroup),
         attach_bpf_fd: fd_u32(prog),
@@ -301,6 +308,10 @@ pub(crate) fn program_name(prog: BorrowedFd<'_>) -> io::Result<String> {
     // SAFETY: `info` is a writable ProgInfo of info_len bytes that outlives the call; its
     // zero lengths keep the kernel from following any of its address fields.
     unsafe { bpf(CMD_OBJ_GET_INFO_BY_FD, &mut attr)? };
-    let end = info.name.iter().position(|&b| b == 0).unwrap_or(info.name.len());
+    let end = info
+        .name
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(info.name.len());
     Ok(String::from_utf8_lossy(&info.name[..end]).into_owned())
 }

@@ -100,7 +100,6 @@ fn apply_writes_converted_values() {
         "cpu": {"shares": 1024, "quota": 50000, "cpus": "0-1"},
         "pids": {"limit": 20},
         "blockIO": {"weight": 500, "throttleReadBpsDevice": [{"major": 8, "minor": 0, "rate": 1048576}]},
-        "devices": [{"allow": false, "access": "rwm"}],
         "unified": {"memory.high": "50000000"},
         "hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}],
     }));
@@ -118,6 +117,23 @@ fn apply_writes_converted_values() {
     assert_eq!(read("memory.high"), "50000000");
     assert_eq!(read("hugetlb.2MB.max"), "4194304");
     assert_eq!(read("hugetlb.2MB.rsvd.max"), "4194304");
+}
+
+#[test]
+fn device_rules_fail_clearly_where_no_program_can_attach() {
+    // A plain directory is no cgroup: the kernel refuses the program (or, without
+    // privilege, refuses to load it), and apply must say so rather than skip the rules.
+    let fake = FakeRoot::new("devices");
+    let cg = fake.manager("abc");
+    cg.create().expect("create");
+    let spec = resources(json!({"devices": [{"allow": false, "access": "rwm"}]}));
+    let err = cg.apply(&spec).unwrap_err();
+    let expected = matches!(
+        err,
+        CgroupError::DeviceProgram { .. } | CgroupError::DeviceProgramLoad { .. }
+    );
+    assert!(expected, "{err}");
+    assert!(err.to_string().contains("linux.resources.devices"), "{err}");
 }
 
 #[test]

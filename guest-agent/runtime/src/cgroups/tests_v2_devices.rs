@@ -307,9 +307,10 @@ fn reference(rules: &[DeviceRule], (kind, major, minor, access): Query) -> bool 
         kind_ok && r.major.map_or(true, |m| m == major) && r.minor.map_or(true, |m| m == minor)
     };
     let decide = |bit: u32| {
-        let rule = rules.iter().rev().find(|r| {
-            r.kind == DeviceKind::All || (names_device(r) && r.access & bit != 0)
-        });
+        let rule = rules
+            .iter()
+            .rev()
+            .find(|r| r.kind == DeviceKind::All || (names_device(r) && r.access & bit != 0));
         rule.is_some_and(|r| r.allow)
     };
     [ACCESS_READ, ACCESS_WRITE, ACCESS_MKNOD]
@@ -323,7 +324,9 @@ fn programs_agree_with_the_reference_meaning() {
     let mut rng = Lcg(0x5eed);
     for _ in 0..300 {
         let len = rng.below(9) as usize;
-        let spec = rules(json!((0..len).map(|_| random_rule(&mut rng)).collect::<Vec<_>>()));
+        let spec = rules(json!((0..len)
+            .map(|_| random_rule(&mut rng))
+            .collect::<Vec<_>>()));
         let parsed: Vec<DeviceRule> = spec
             .iter()
             .map(|r| convert::parse_device_rule(r).expect("valid"))

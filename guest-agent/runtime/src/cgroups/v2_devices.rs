@@ -4,7 +4,7 @@
 //! Meaning of the rule list, as the v1 plan writes it (`devices.deny a`, then the rules):
 //! everything starts denied; a type-"a" rule resets everything to allowed or denied;
 //! after that, for each requested access (r, w, m) the last rule naming the device and
-//! that access decides. This is runc's reading for the lists runtimes and engines make
+//! that access decides. It gives runc's results for the lists runtimes and engines make
 //! (deny all, then allows), and where v1 itself is weak it errs towards denying: v1
 //! silently ignores a deny that would punch a hole in a wider allow ("c 1:* rwm" then
 //! deny "c 1:3 w"), and a later wider deny does not remove an earlier narrower allow;
@@ -28,7 +28,7 @@ use super::CgroupError;
 /// The spec field every error names.
 const WHAT: &str = "linux.resources.devices";
 /// The name Berth's programs carry, so a re-apply finds and replaces its own.
-pub(crate) const PROGRAM_NAME: &str = "berth_devices";
+const PROGRAM_NAME: &str = "berth_devices";
 /// Room for the verifier's report on a refused program.
 const LOG_SIZE: usize = 64 * 1024;
 
@@ -147,7 +147,7 @@ fn aim_jumps_at_end(block: &mut [Insn]) {
     let len = block.len();
     for (i, insn) in block.iter_mut().enumerate() {
         if matches!(insn.code, op::JNE_IMM | op::JEQ_IMM) {
-            // A block is at most 10 instructions.
+            // A block holds at most 8 instructions, far from i16::MAX.
             insn.off = (len - i - 1) as i16;
         }
     }
@@ -157,10 +157,12 @@ fn aim_jumps_at_end(block: &mut [Insn]) {
 /// Berth device programs an earlier apply left there. The new program goes on before
 /// the old ones come off, so the cgroup is never unfiltered.
 pub(crate) fn enforce(dir: &Path, program: &[Insn]) -> Result<(), CgroupError> {
-    let fail = |action| move |source| CgroupError::DeviceProgram {
-        action,
-        path: dir.to_path_buf(),
-        source,
+    let fail = |action| {
+        move |source| CgroupError::DeviceProgram {
+            action,
+            path: dir.to_path_buf(),
+            source,
+        }
     };
     let cgroup = File::open(dir).map_err(fail("open the cgroup"))?;
     let previous = bpf::attached_device_programs(cgroup.as_fd())
@@ -188,7 +190,8 @@ fn berth_program(id: u32) -> std::io::Result<Option<OwnedFd>> {
     Ok(ours.then_some(prog))
 }
 
-fn load(program: &[Insn]) -> Result<OwnedFd, CgroupError> {
+/// Loads `program`; a refusal carries the verifier's report.
+pub(crate) fn load(program: &[Insn]) -> Result<OwnedFd, CgroupError> {
     bpf::load_device_program(program, PROGRAM_NAME, None).map_err(|source| {
         CgroupError::DeviceProgramLoad {
             log: verifier_log(program),
