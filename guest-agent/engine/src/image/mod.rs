@@ -1,1 +1,6 @@
 //! Images: the content store, layer unpacking, import and export.
+pub mod export;
+pub mod import;
+pub mod layer;
+pub mod reference;
+pub mod store;

@@ -17,7 +17,9 @@ pub enum ReferenceError {
     Empty,
     #[error("Invalid reference {input:?}: repository name must be lowercase")]
     Uppercase { input: String },
-    #[error("Invalid reference {input:?}: tag {tag:?} must match [A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}}")]
+    #[error(
+        "Invalid reference {input:?}: tag {tag:?} must match [A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}}"
+    )]
     InvalidTag { input: String, tag: String },
     #[error("Invalid reference {input:?}: a 64-character hex string is an image ID, not a repository name")]
     HexName { input: String },
@@ -164,17 +166,57 @@ mod tests {
     #[test]
     fn normalisation_table() {
         let cases = [
-            ("busybox", "docker.io/library/busybox:latest", "busybox:latest"),
-            ("busybox:1.36", "docker.io/library/busybox:1.36", "busybox:1.36"),
-            ("library/busybox", "docker.io/library/busybox:latest", "busybox:latest"),
-            ("docker.io/busybox", "docker.io/library/busybox:latest", "busybox:latest"),
-            ("index.docker.io/library/busybox:x", "docker.io/library/busybox:x", "busybox:x"),
+            (
+                "busybox",
+                "docker.io/library/busybox:latest",
+                "busybox:latest",
+            ),
+            (
+                "busybox:1.36",
+                "docker.io/library/busybox:1.36",
+                "busybox:1.36",
+            ),
+            (
+                "library/busybox",
+                "docker.io/library/busybox:latest",
+                "busybox:latest",
+            ),
+            (
+                "docker.io/busybox",
+                "docker.io/library/busybox:latest",
+                "busybox:latest",
+            ),
+            (
+                "index.docker.io/library/busybox:x",
+                "docker.io/library/busybox:x",
+                "busybox:x",
+            ),
             ("user/app:v1", "docker.io/user/app:v1", "user/app:v1"),
-            ("ghcr.io/o/app:1.2", "ghcr.io/o/app:1.2", "ghcr.io/o/app:1.2"),
-            ("localhost:5000/app", "localhost:5000/app:latest", "localhost:5000/app:latest"),
-            ("localhost/app:dev", "localhost/app:dev", "localhost/app:dev"),
-            ("berth/hello", "docker.io/berth/hello:latest", "berth/hello:latest"),
-            ("Registry.Example.com/app", "Registry.Example.com/app:latest", "Registry.Example.com/app:latest"),
+            (
+                "ghcr.io/o/app:1.2",
+                "ghcr.io/o/app:1.2",
+                "ghcr.io/o/app:1.2",
+            ),
+            (
+                "localhost:5000/app",
+                "localhost:5000/app:latest",
+                "localhost:5000/app:latest",
+            ),
+            (
+                "localhost/app:dev",
+                "localhost/app:dev",
+                "localhost/app:dev",
+            ),
+            (
+                "berth/hello",
+                "docker.io/berth/hello:latest",
+                "berth/hello:latest",
+            ),
+            (
+                "Registry.Example.com/app",
+                "Registry.Example.com/app:latest",
+                "Registry.Example.com/app:latest",
+            ),
         ];
         for (input, full, familiar) in cases {
             let r = ImageRef::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));

@@ -6,7 +6,8 @@ use std::io::{self, BufReader, Read};
 
 use tar::EntryType;
 
-use super::staging::{clean_name, Staging, StagingError};
+use super::names::{clean_name, BadName};
+use super::staging::{Staging, StagingError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
@@ -32,15 +33,15 @@ pub fn stage_tar(reader: impl Read, staging: &mut Staging<'_>) -> Result<(), Arc
     for entry in archive.entries().map_err(ArchiveError::Read)? {
         let mut entry = entry.map_err(ArchiveError::Read)?;
         let raw = entry.path().map_err(ArchiveError::Read)?.into_owned();
-        let name = clean_name(&raw)?;
+        let name = clean_name(&raw).map_err(StagingError::from)?;
         let kind = entry.header().entry_type();
         match kind {
             EntryType::Regular | EntryType::Continuous => {
                 if name.is_empty() {
-                    return Err(StagingError::BadName {
+                    return Err(StagingError::from(BadName {
                         name: raw.display().to_string(),
                         reason: "a file has an empty name",
-                    }
+                    })
                     .into());
                 }
                 staging.add_file(name, &mut entry)?;

@@ -5,9 +5,9 @@
 //! multi-platform index that the layout does not carry are skipped (docker saves only
 //! the host's platform); the index itself is what gets the name.
 
-use oci_spec::image::{Descriptor, Digest, ImageIndex, OciLayout};
+use oci_spec::image::{Descriptor, ImageIndex, OciLayout};
 
-use super::plan::{blob_path, check_image, Plan, PlanError};
+use super::plan::{blob_path, check_image, sha256_only, Plan, PlanError};
 use super::staging::{Staging, StagingError};
 use crate::image::reference::{ImageRef, ReferenceError};
 use crate::image::store::content::{self, ContentError};
@@ -19,17 +19,17 @@ pub enum LayoutError {
     #[error("Malformed oci-layout file")]
     LayoutFile(#[source] serde_json::Error),
     #[error("Blob {digest} ({what}) is missing from the image")]
-    Missing { digest: Digest, what: &'static str },
+    Missing { digest: String, what: &'static str },
     #[error("{what} {digest} is {size} bytes, over the {JSON_CAP}-byte limit")]
     TooLarge {
         what: &'static str,
-        digest: Digest,
+        digest: String,
         size: u64,
     },
     #[error("Index {digest} has none of its manifests in the image")]
-    NoManifest { digest: Digest },
+    NoManifest { digest: String },
     #[error("Indexes nested deeper than {MAX_DEPTH} levels at {digest}")]
-    TooDeep { digest: Digest },
+    TooDeep { digest: String },
     #[error("Invalid image name {name:?} in index.json")]
     Name {
         name: String,
@@ -100,7 +100,7 @@ impl Walker<'_, '_> {
             Kind::Manifest => self.manifest(desc),
             Kind::Index if depth < MAX_DEPTH => self.index(desc, depth),
             Kind::Index => Err(LayoutError::TooDeep {
-                digest: desc.digest().clone(),
+                digest: desc.digest().to_string(),
             }),
             Kind::Config | Kind::Content => Ok(None),
         }
@@ -140,7 +140,7 @@ impl Walker<'_, '_> {
         }
         let candidates: Vec<&Descriptor> = found.iter().map(|(d, _)| d).collect();
         let chosen = platform::choose(&candidates).ok_or_else(|| LayoutError::NoManifest {
-            digest: desc.digest().clone(),
+            digest: desc.digest().to_string(),
         })?;
         self.plan.add_blob(blob_path(desc.digest()), desc);
         Ok(Some(found.swap_remove(chosen).1))
@@ -149,10 +149,11 @@ impl Walker<'_, '_> {
     /// Reads a verified JSON document from the layout (or the store, which may already
     /// hold it).
     fn json(&mut self, desc: &Descriptor, what: &'static str) -> Result<Vec<u8>> {
+        sha256_only(desc)?;
         if desc.size() > JSON_CAP {
             return Err(LayoutError::TooLarge {
                 what,
-                digest: desc.digest().clone(),
+                digest: desc.digest().to_string(),
                 size: desc.size(),
             });
         }
@@ -165,12 +166,13 @@ impl Walker<'_, '_> {
             return Ok(blobs.read_json(desc.digest())?);
         }
         Err(LayoutError::Missing {
-            digest: desc.digest().clone(),
+            digest: desc.digest().to_string(),
             what,
         })
     }
 
     fn present(&mut self, desc: &Descriptor) -> Result<bool> {
+        sha256_only(desc)?;
         let path = blob_path(desc.digest());
         Ok(self.staging.stat(&path)?.is_some() || self.staging.blobs().has(desc.digest()))
     }
@@ -178,7 +180,7 @@ impl Walker<'_, '_> {
     fn require(&mut self, desc: &Descriptor, what: &'static str) -> Result<()> {
         if !self.present(desc)? {
             return Err(LayoutError::Missing {
-                digest: desc.digest().clone(),
+                digest: desc.digest().to_string(),
                 what,
             });
         }
@@ -222,8 +224,11 @@ fn names(entry: &Descriptor, base: Option<&ImageRef>, single: bool) -> Result<Ve
 /// A descriptor without the annotations of the layout it came from (they describe the
 /// layout, not the image).
 fn bare(desc: &Descriptor) -> Descriptor {
-    let mut d = Descriptor::new(desc.media_type().clone(), desc.size(), desc.digest().clone());
+    let mut d = Descriptor::new(
+        desc.media_type().clone(),
+        desc.size(),
+        desc.digest().clone(),
+    );
     d.set_platform(desc.platform().clone());
     d
 }
-

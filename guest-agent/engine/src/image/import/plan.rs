@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use oci_spec::image::{Descriptor, Digest, ImageConfiguration, MediaType};
+use oci_spec::image::{Descriptor, Digest, DigestAlgorithm, ImageConfiguration, MediaType};
 
 use crate::image::store::content::{self, ContentError};
 use crate::image::store::ImageRecord;
@@ -12,10 +12,12 @@ use crate::image::store::ImageRecord;
 pub enum PlanError {
     #[error("Layer {layer} is an uncompressed tar, so it must equal its diff_id {diff_id} (config {config})")]
     DiffId {
-        layer: Digest,
-        diff_id: Digest,
-        config: Digest,
+        layer: String,
+        diff_id: String,
+        config: String,
     },
+    #[error("Unsupported digest algorithm in {digest} (only sha256 is supported)")]
+    Algorithm { digest: String },
     #[error(transparent)]
     Content(#[from] ContentError),
 }
@@ -55,7 +57,7 @@ pub fn check_image(
     let diff_ids = content::diff_ids(config, config_digest)?;
     if diff_ids.len() != layers.len() {
         return Err(ContentError::LayerCount {
-            config: config_digest.clone(),
+            config: config_digest.to_string(),
             diff_ids: diff_ids.len(),
             layers: layers.len(),
         }
@@ -69,11 +71,22 @@ pub fn check_image(
         };
         if uncompressed && *layer.digest() != diff_id {
             return Err(PlanError::DiffId {
-                layer: layer.digest().clone(),
-                diff_id,
-                config: config_digest.clone(),
+                layer: layer.digest().to_string(),
+                diff_id: diff_id.to_string(),
+                config: config_digest.to_string(),
             });
         }
+    }
+    Ok(())
+}
+
+/// Refuses a descriptor whose digest the store cannot address, before its content is
+/// compared with a sha256 and reported as "tampered".
+pub fn sha256_only(desc: &Descriptor) -> Result<(), PlanError> {
+    if *desc.digest().algorithm() != DigestAlgorithm::Sha256 {
+        return Err(PlanError::Algorithm {
+            digest: desc.digest().to_string(),
+        });
     }
     Ok(())
 }

@@ -10,31 +10,32 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read;
 use std::os::fd::{FromRawFd, OwnedFd};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::fcntl::{open, openat2, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::Mode;
 use oci_spec::image::{Descriptor, Digest};
 
+use super::names::{self, BadName};
 use crate::image::store::blobs::{BlobError, BlobStore, Pending};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StagingError {
-    #[error("Refused archive entry {name:?}: {reason}")]
-    BadName { name: String, reason: &'static str },
+    #[error(transparent)]
+    Name(#[from] BadName),
     #[error("Archive entry {name} is a chain of more than {MAX_HOPS} links")]
     LinkChain { name: String },
     #[error("{path}: blob {expected} failed verification, content has digest {found}")]
     Mismatch {
         path: String,
-        expected: Digest,
-        found: Digest,
+        expected: String,
+        found: String,
     },
     #[error("{path}: blob {digest} should have {expected} bytes, has {found}")]
     SizeMismatch {
         path: String,
-        digest: Digest,
+        digest: String,
         expected: u64,
         found: u64,
     },
@@ -137,28 +138,10 @@ impl<'s> Staging<'s> {
     /// Records a symlink (target relative to the link's directory) or a hard link
     /// (target relative to the archive root). Legacy `docker save` links duplicate layers.
     pub fn add_link(&mut self, name: String, target: &Path, symlink: bool) -> Result<()> {
-        let bad = |reason| StagingError::BadName {
-            name: name.clone(),
-            reason,
-        };
         let resolved = if symlink {
-            let mut parts: Vec<&str> = name.split('/').collect();
-            parts.pop();
-            for c in target.components() {
-                match c {
-                    Component::Normal(s) => parts.push(s.to_str().ok_or(bad("not UTF-8"))?),
-                    Component::CurDir => {}
-                    Component::ParentDir => {
-                        parts.pop().ok_or(bad("symlink points outside the archive"))?;
-                    }
-                    Component::RootDir | Component::Prefix(_) => {
-                        return Err(bad("symlink target is absolute"))
-                    }
-                }
-            }
-            parts.join("/")
+            names::symlink_target(&name, target)?
         } else {
-            clean_name(target)?
+            names::clean_name(target)?
         };
         if self.links.len() >= MAX_FILES {
             return Err(StagingError::TooManyFiles);
@@ -217,14 +200,14 @@ impl<'s> Staging<'s> {
         if digest != *desc.digest() {
             return Err(StagingError::Mismatch {
                 path: path.to_owned(),
-                expected: desc.digest().clone(),
-                found: digest,
+                expected: desc.digest().to_string(),
+                found: digest.to_string(),
             });
         }
         if size != desc.size() {
             return Err(StagingError::SizeMismatch {
                 path: path.to_owned(),
-                digest,
+                digest: digest.to_string(),
                 expected: desc.size(),
                 found: size,
             });
@@ -274,7 +257,7 @@ impl<'s> Staging<'s> {
     }
 
     fn canonical(&self, path: &str) -> Result<String> {
-        let mut name = clean_name(Path::new(path))?;
+        let mut name = names::clean_name(Path::new(path))?;
         for _ in 0..MAX_HOPS {
             match self.links.get(&name) {
                 Some(target) => name = target.clone(),
@@ -331,22 +314,4 @@ impl<'s> Staging<'s> {
             source,
         }
     }
-}
-
-/// A hostile-safe archive path: relative, no `..`, UTF-8, `./` prefixes dropped.
-pub fn clean_name(raw: &Path) -> Result<String> {
-    let bad = |reason| StagingError::BadName {
-        name: raw.display().to_string(),
-        reason,
-    };
-    let mut parts = Vec::new();
-    for c in raw.components() {
-        match c {
-            Component::Normal(s) => parts.push(s.to_str().ok_or(bad("name is not UTF-8"))?),
-            Component::CurDir => {}
-            Component::ParentDir => return Err(bad("name contains '..'")),
-            Component::RootDir | Component::Prefix(_) => return Err(bad("name is absolute")),
-        }
-    }
-    Ok(parts.join("/"))
 }

@@ -23,12 +23,8 @@ impl Compression {
     pub fn from_media_type(media_type: &MediaType) -> Result<Self, LayerError> {
         match media_type {
             MediaType::ImageLayer | MediaType::ImageLayerNonDistributable => Ok(Self::None),
-            MediaType::ImageLayerGzip | MediaType::ImageLayerNonDistributableGzip => {
-                Ok(Self::Gzip)
-            }
-            MediaType::ImageLayerZstd | MediaType::ImageLayerNonDistributableZstd => {
-                Ok(Self::Zstd)
-            }
+            MediaType::ImageLayerGzip | MediaType::ImageLayerNonDistributableGzip => Ok(Self::Gzip),
+            MediaType::ImageLayerZstd | MediaType::ImageLayerNonDistributableZstd => Ok(Self::Zstd),
             MediaType::Other(name) => match name.as_str() {
                 "application/vnd.docker.image.rootfs.diff.tar"
                 | "application/vnd.docker.image.rootfs.foreign.diff.tar" => Ok(Self::None),
@@ -73,13 +69,22 @@ mod tests {
     fn media_types_map_to_compressions() {
         let cases = [
             ("application/vnd.oci.image.layer.v1.tar", Compression::None),
-            ("application/vnd.oci.image.layer.v1.tar+gzip", Compression::Gzip),
-            ("application/vnd.oci.image.layer.v1.tar+zstd", Compression::Zstd),
+            (
+                "application/vnd.oci.image.layer.v1.tar+gzip",
+                Compression::Gzip,
+            ),
+            (
+                "application/vnd.oci.image.layer.v1.tar+zstd",
+                Compression::Zstd,
+            ),
             (
                 "application/vnd.docker.image.rootfs.diff.tar.gzip",
                 Compression::Gzip,
             ),
-            ("application/vnd.docker.image.rootfs.diff.tar", Compression::None),
+            (
+                "application/vnd.docker.image.rootfs.diff.tar",
+                Compression::None,
+            ),
         ];
         for (name, expected) in cases {
             let found = Compression::from_media_type(&MediaType::from(name)).unwrap();

@@ -6,7 +6,6 @@
 use std::ffi::{CString, OsStr};
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use nix::errno::Errno;
@@ -15,7 +14,6 @@ use nix::sys::stat::{makedev, mkdirat, mknodat, Mode, SFlag};
 use nix::unistd::{linkat, symlinkat};
 
 use super::error::{io_err, LayerError};
-use super::meta::Meta;
 use super::name;
 use super::root::{is_dir, lstat_at, open_at, remove_all, Root};
 use super::stream::Meter;
@@ -38,7 +36,8 @@ pub(super) fn make_room(
     keep_dir: bool,
     name: &str,
 ) -> Result<Prior, LayerError> {
-    let st = lstat_at(parent.as_raw_fd(), base).map_err(io_err("inspect the existing file", name))?;
+    let st =
+        lstat_at(parent.as_raw_fd(), base).map_err(io_err("inspect the existing file", name))?;
     let Some(st) = st else {
         return Ok(Prior::Nothing);
     };
@@ -47,7 +46,11 @@ pub(super) fn make_room(
     }
     let whiteout = st.st_mode & SFlag::S_IFMT.bits() == SFlag::S_IFCHR.bits() && st.st_rdev == 0;
     remove_all(parent.as_raw_fd(), base).map_err(io_err("remove the existing file", name))?;
-    Ok(if whiteout { Prior::Whiteout } else { Prior::Other })
+    Ok(if whiteout {
+        Prior::Whiteout
+    } else {
+        Prior::Other
+    })
 }
 
 /// Writes a regular file's content; returns it open for the metadata to be applied.
@@ -62,8 +65,13 @@ pub(super) fn regular<R: Read>(
 ) -> Result<OwnedFd, LayerError> {
     make_room(parent, base, false, name)?;
     let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL;
-    let fd = open_at(parent.as_raw_fd(), base, flags, Mode::from_bits_truncate(0o600))
-        .map_err(io_err("create the file", name))?;
+    let fd = open_at(
+        parent.as_raw_fd(),
+        base,
+        flags,
+        Mode::from_bits_truncate(0o600),
+    )
+    .map_err(io_err("create the file", name))?;
     let mut file = std::fs::File::from(fd);
     let mut found = 0u64;
     loop {
@@ -71,7 +79,8 @@ pub(super) fn regular<R: Read>(
         if n == 0 {
             break;
         }
-        file.write_all(&buf[..n]).map_err(io_err("write the file", name))?;
+        file.write_all(&buf[..n])
+            .map_err(io_err("write the file", name))?;
         found += n as u64;
     }
     if found != expected {
@@ -92,11 +101,20 @@ pub(super) fn directory(
 ) -> Result<(OwnedFd, Prior), LayerError> {
     let prior = make_room(parent, base, true, name)?;
     if prior != Prior::Dir {
-        mkdirat(Some(parent.as_raw_fd()), base, Mode::from_bits_truncate(0o700))
-            .map_err(io_err("create the directory", name))?;
+        mkdirat(
+            Some(parent.as_raw_fd()),
+            base,
+            Mode::from_bits_truncate(0o700),
+        )
+        .map_err(io_err("create the directory", name))?;
     }
-    let fd = open_at(parent.as_raw_fd(), base, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty())
-        .map_err(io_err("open the directory", name))?;
+    let fd = open_at(
+        parent.as_raw_fd(),
+        base,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY,
+        Mode::empty(),
+    )
+    .map_err(io_err("open the directory", name))?;
     Ok((fd, prior))
 }
 
@@ -180,14 +198,30 @@ pub(super) fn node(
 ) -> Result<OwnedFd, LayerError> {
     make_room(parent, base, false, name)?;
     let dev = makedev(u64::from(major), u64::from(minor));
-    mknodat(Some(parent.as_raw_fd()), base, kind, Mode::from_bits_truncate(0o600), dev)
-        .map_err(io_err("create the device node", name))?;
+    mknodat(
+        Some(parent.as_raw_fd()),
+        base,
+        kind,
+        Mode::from_bits_truncate(0o600),
+        dev,
+    )
+    .map_err(io_err("create the device node", name))?;
     open_at(parent.as_raw_fd(), base, OFlag::O_PATH, Mode::empty())
         .map_err(io_err("open the device node", name))
 }
 
 /// The overlayfs whiteout for `base`: a 0:0 character device, as overlayfs itself makes.
-pub(super) fn overlay_whiteout(parent: &OwnedFd, base: &OsStr, name: &str) -> Result<(), LayerError> {
-    mknodat(Some(parent.as_raw_fd()), base, SFlag::S_IFCHR, Mode::empty(), makedev(0, 0))
-        .map_err(io_err("create the overlay whiteout", name))
+pub(super) fn overlay_whiteout(
+    parent: &OwnedFd,
+    base: &OsStr,
+    name: &str,
+) -> Result<(), LayerError> {
+    mknodat(
+        Some(parent.as_raw_fd()),
+        base,
+        SFlag::S_IFCHR,
+        Mode::empty(),
+        makedev(0, 0),
+    )
+    .map_err(io_err("create the overlay whiteout", name))
 }

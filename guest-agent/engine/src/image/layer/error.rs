@@ -84,10 +84,10 @@ pub enum LayerError {
 }
 
 /// `map_err` adapter for a failed filesystem operation on an entry.
-pub(super) fn io_err<E: Into<io::Error>>(
+pub(super) fn io_err<'a, E: Into<io::Error>>(
     op: &'static str,
-    name: &str,
-) -> impl FnOnce(E) -> LayerError + '_ {
+    name: &'a str,
+) -> impl FnOnce(E) -> LayerError + 'a {
     move |e| LayerError::Io {
         op,
         name: name.to_string(),

@@ -63,11 +63,17 @@ impl Meta {
                 let record = record.map_err(LayerError::Read)?;
                 let Ok(key) = record.key() else { continue };
                 match key {
-                    "mtime" => mtime = pax_time(record.value_bytes()).ok_or_else(|| bad("mtime"))?,
-                    "atime" => atime = Some(pax_time(record.value_bytes()).ok_or_else(|| bad("atime"))?),
+                    "mtime" => {
+                        mtime = pax_time(record.value_bytes()).ok_or_else(|| bad("mtime"))?
+                    }
+                    "atime" => {
+                        atime = Some(pax_time(record.value_bytes()).ok_or_else(|| bad("atime"))?)
+                    }
                     _ => {
                         if let Some(attr) = key.strip_prefix(XATTR_PAX_PREFIX) {
-                            if attr.starts_with("trusted.overlay.") || attr.starts_with("user.overlay.") {
+                            if attr.starts_with("trusted.overlay.")
+                                || attr.starts_with("user.overlay.")
+                            {
                                 return Err(LayerError::OverlayXattr {
                                     name: name.to_string(),
                                     key: attr.to_string(),
@@ -98,7 +104,9 @@ impl Meta {
         for (key, value) in &self.xattrs {
             match set_xattr(fd.as_raw_fd(), key, value) {
                 Ok(()) => {}
-                Err(Errno::ENOTSUP | Errno::EPERM | Errno::EACCES | Errno::ERANGE | Errno::E2BIG) => {
+                Err(
+                    Errno::ENOTSUP | Errno::EPERM | Errno::EACCES | Errno::ERANGE | Errno::E2BIG,
+                ) => {
                     tracing::warn!(entry = name, xattr = ?key, "filesystem refused an xattr; skipped");
                 }
                 Err(e) => return Err(io_err("set an xattr", name)(e)),

@@ -116,7 +116,14 @@ mod tests {
         assert_eq!(m("etc/.wh..wh..opq"), Ok(Meaning::Opaque));
         assert_eq!(m(".wh..wh..opq"), Ok(Meaning::Opaque));
         assert_eq!(m("a/.wh..hidden"), Ok(Meaning::Whiteout(".hidden".into())));
-        for bad in [".wh.", ".wh..", ".wh...", "etc/.wh..", ".wh..wh.x", ".wh.etc/file"] {
+        for bad in [
+            ".wh.",
+            ".wh..",
+            ".wh...",
+            "etc/.wh..",
+            ".wh..wh.x",
+            ".wh.etc/file",
+        ] {
             assert!(m(bad).is_err(), "{bad}");
         }
     }

@@ -17,6 +17,8 @@ use nix::fcntl::{openat, openat2, AtFlags, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::{fstatat, mkdirat, FileStat, Mode, SFlag};
 use nix::unistd::{unlinkat, UnlinkatFlags};
 
+use super::error::{io_err, LayerError};
+
 #[derive(Debug)]
 pub(super) struct Root {
     fd: OwnedFd,
@@ -24,12 +26,12 @@ pub(super) struct Root {
 
 /// Why a parent directory could not be made available.
 #[derive(Debug)]
-pub(super) enum ParentError {
+enum ParentError {
     /// A component is a symlink whose target (inside dest) does not exist.
     Dangling(PathBuf),
     /// A component exists but is not a directory.
     NotDir(PathBuf),
-    Sys(PathBuf, Errno),
+    Sys(Errno),
 }
 
 impl Root {
@@ -41,9 +43,8 @@ impl Root {
             Mode::empty(),
         )?;
         // SAFETY: open returned a fresh descriptor that nothing else owns.
-        Ok(Root {
-            fd: unsafe { OwnedFd::from_raw_fd(fd) },
-        })
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(Root { fd })
     }
 
     /// Opens a directory inside dest. `flags` is O_PATH for a parent used with *at calls, or
@@ -64,16 +65,16 @@ impl Root {
 
     /// `mkdir -p` inside dest (missing directories are created 0755, owned by the caller, as
     /// tar does for parents an archive leaves out); returns an O_PATH fd of `rel`.
-    pub(super) fn make_dirs(&self, rel: &Path) -> Result<OwnedFd, ParentError> {
+    fn make_dirs(&self, rel: &Path) -> Result<OwnedFd, ParentError> {
         match self.open_dir(rel, OFlag::O_PATH) {
             Ok(fd) => return Ok(fd),
             Err(Errno::ENOENT) => {}
             Err(Errno::ENOTDIR) => return Err(self.find_non_dir(rel)),
-            Err(e) => return Err(ParentError::Sys(rel.to_path_buf(), e)),
+            Err(e) => return Err(ParentError::Sys(e)),
         }
         let mut current = self
             .open_dir(Path::new(""), OFlag::O_PATH)
-            .map_err(|e| ParentError::Sys(PathBuf::new(), e))?;
+            .map_err(ParentError::Sys)?;
         let mut prefix = PathBuf::new();
         for comp in rel.components() {
             let Component::Normal(name) = comp else {
@@ -83,30 +84,51 @@ impl Root {
             current = match self.open_dir(&prefix, OFlag::O_PATH) {
                 Ok(fd) => fd,
                 Err(Errno::ENOENT) => {
-                    match mkdirat(Some(current.as_raw_fd()), name, Mode::from_bits_truncate(0o755)) {
+                    match mkdirat(
+                        Some(current.as_raw_fd()),
+                        name,
+                        Mode::from_bits_truncate(0o755),
+                    ) {
                         Ok(()) | Err(Errno::EEXIST) => {}
-                        Err(e) => return Err(ParentError::Sys(prefix, e)),
+                        Err(e) => return Err(ParentError::Sys(e)),
                     }
                     // EEXIST above followed by ENOENT here means the name is a symlink to
                     // a missing target; the directory is not created through it.
                     self.open_dir(&prefix, OFlag::O_PATH).map_err(|e| match e {
                         Errno::ENOENT => ParentError::Dangling(prefix.clone()),
                         Errno::ENOTDIR => ParentError::NotDir(prefix.clone()),
-                        e => ParentError::Sys(prefix.clone(), e),
+                        e => ParentError::Sys(e),
                     })?
                 }
                 Err(Errno::ENOTDIR) => return Err(ParentError::NotDir(prefix)),
-                Err(e) => return Err(ParentError::Sys(prefix, e)),
+                Err(e) => return Err(ParentError::Sys(e)),
             };
         }
         Ok(current)
+    }
+
+    /// `make_dirs` for the parent of entry `name`, with its failure as a layer error.
+    pub(super) fn parent_for(&self, rel: &Path, name: &str) -> Result<OwnedFd, LayerError> {
+        let (parent, reason) = match self.make_dirs(rel) {
+            Ok(fd) => return Ok(fd),
+            Err(ParentError::Dangling(p)) => (p, "is a symlink to a missing directory"),
+            Err(ParentError::NotDir(p)) => (p, "is not a directory"),
+            Err(ParentError::Sys(errno)) => {
+                return Err(io_err("create the parent directory", name)(errno))
+            }
+        };
+        Err(LayerError::BadParent {
+            name: name.to_string(),
+            parent: parent.display().to_string(),
+            reason,
+        })
     }
 
     fn find_non_dir(&self, rel: &Path) -> ParentError {
         let mut prefix = PathBuf::new();
         for comp in rel.iter() {
             prefix.push(comp);
-            if self.open_dir(&prefix, OFlag::O_PATH) == Err(Errno::ENOTDIR) {
+            if matches!(self.open_dir(&prefix, OFlag::O_PATH), Err(Errno::ENOTDIR)) {
                 return ParentError::NotDir(prefix);
             }
         }
@@ -141,7 +163,9 @@ pub(super) fn open_at(dir: RawFd, name: &OsStr, flags: OFlag, mode: Mode) -> nix
 
 /// The names in a directory, read before any of them is changed.
 pub(super) fn list_dir(dir: &OwnedFd) -> nix::Result<Vec<OsString>> {
-    let dup = dir.try_clone().map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))?;
+    let dup = dir
+        .try_clone()
+        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))?;
     let mut stream = Dir::from(dup)?;
     let mut names = Vec::new();
     for entry in stream.iter() {
@@ -160,7 +184,12 @@ pub(super) fn remove_all(dir: RawFd, name: &OsStr) -> nix::Result<()> {
         return Ok(());
     };
     if is_dir(&st) {
-        let sub = open_at(dir, name, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty())?;
+        let sub = open_at(
+            dir,
+            name,
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY,
+            Mode::empty(),
+        )?;
         for child in list_dir(&sub)? {
             remove_all(sub.as_raw_fd(), &child)?;
         }

@@ -112,7 +112,9 @@ impl<R: Read> Read for HashingReader<R> {
         // Never read past the cap: ask for one byte more than allowed at most, so crossing it
         // is detected without decompressing a large chunk beyond it.
         let allowed = self.meter.max.saturating_sub(self.meter.total.get());
-        let want = buf.len().min(usize::try_from(allowed.saturating_add(1)).unwrap_or(usize::MAX));
+        let want = buf
+            .len()
+            .min(usize::try_from(allowed.saturating_add(1)).unwrap_or(usize::MAX));
         let n = self.inner.read(&mut buf[..want])?;
         self.meter.admit(n)?;
         self.hasher.update(&buf[..n]);

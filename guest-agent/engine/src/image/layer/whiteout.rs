@@ -22,7 +22,7 @@ use super::entry;
 use super::error::{io_err, LayerError};
 use super::meta::set_xattr;
 use super::name;
-use super::root::{is_dir, list_dir, lstat_at, open_at, remove_all, ParentError, Root};
+use super::root::{is_dir, list_dir, lstat_at, open_at, remove_all, Root};
 use super::WhiteoutMode;
 
 const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
@@ -65,12 +65,19 @@ pub(super) fn whiteout(
                 .map_err(io_err("apply the whiteout", name))
         }
         WhiteoutMode::Overlay => {
-            let parent = make_parent(root, parent_rel, name)?;
-            match lstat_at(parent.as_raw_fd(), target).map_err(io_err("inspect the whiteout target", name))? {
+            let parent = root.parent_for(parent_rel, name)?;
+            match lstat_at(parent.as_raw_fd(), target)
+                .map_err(io_err("inspect the whiteout target", name))?
+            {
                 None => entry::overlay_whiteout(&parent, target, name),
                 Some(st) if is_dir(&st) => {
-                    let dir = open_at(parent.as_raw_fd(), target, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty())
-                        .map_err(io_err("open the whited-out directory", name))?;
+                    let dir = open_at(
+                        parent.as_raw_fd(),
+                        target,
+                        OFlag::O_RDONLY | OFlag::O_DIRECTORY,
+                        Mode::empty(),
+                    )
+                    .map_err(io_err("open the whited-out directory", name))?;
                     mark_opaque(&dir, name)
                 }
                 Some(_) => Ok(()),
@@ -101,7 +108,7 @@ pub(super) fn opaque(
             Ok(())
         }
         WhiteoutMode::Overlay => {
-            make_parent(root, dir_rel, name)?;
+            root.parent_for(dir_rel, name)?;
             let dir = root
                 .open_dir(dir_rel, OFlag::O_RDONLY)
                 .map_err(io_err("open the opaque directory", name))?;
@@ -123,7 +130,12 @@ fn remove_lower(dir: RawFd, base: &OsStr, path: &Path, layer: &LayerPaths) -> ni
     }
     match lstat_at(dir, base)? {
         Some(st) if is_dir(&st) => {
-            let sub = open_at(dir, base, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty())?;
+            let sub = open_at(
+                dir,
+                base,
+                OFlag::O_RDONLY | OFlag::O_DIRECTORY,
+                Mode::empty(),
+            )?;
             for child in list_dir(&sub)? {
                 remove_lower(sub.as_raw_fd(), &child, &path.join(&child), layer)?;
             }
@@ -133,27 +145,15 @@ fn remove_lower(dir: RawFd, base: &OsStr, path: &Path, layer: &LayerPaths) -> ni
     }
 }
 
-fn open_existing(root: &Root, rel: &Path, flags: OFlag, name: &str) -> Result<Option<OwnedFd>, LayerError> {
+fn open_existing(
+    root: &Root,
+    rel: &Path,
+    flags: OFlag,
+    name: &str,
+) -> Result<Option<OwnedFd>, LayerError> {
     match root.open_dir(rel, flags) {
         Ok(fd) => Ok(Some(fd)),
         Err(Errno::ENOENT | Errno::ENOTDIR) => Ok(None),
         Err(e) => Err(io_err("open the whiteout's directory", name)(e)),
     }
-}
-
-pub(super) fn make_parent(root: &Root, rel: &Path, name: &str) -> Result<OwnedFd, LayerError> {
-    root.make_dirs(rel).map_err(|e| {
-        let (parent, reason) = match e {
-            ParentError::Dangling(p) => (p, "is a symlink to a missing directory"),
-            ParentError::NotDir(p) => (p, "is not a directory"),
-            ParentError::Sys(p, errno) => {
-                return io_err("create the parent directory", name)(errno).with_parent(p)
-            }
-        };
-        LayerError::BadParent {
-            name: name.to_string(),
-            parent: parent.display().to_string(),
-            reason,
-        }
-    })
 }

@@ -19,21 +19,21 @@ use super::media::{Kind, JSON_CAP};
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {
     #[error("Unsupported digest algorithm in {digest} (only sha256 is supported)")]
-    Algorithm { digest: Digest },
+    Algorithm { digest: String },
     #[error("Blob {digest} not found")]
-    NotFound { digest: Digest },
+    NotFound { digest: String },
     #[error("Blob {digest} has {size} bytes, over the {cap}-byte limit for {media_type}")]
     TooLarge {
-        digest: Digest,
+        digest: String,
         size: u64,
         cap: u64,
         media_type: String,
     },
     #[error("Blob {expected} failed verification: content has digest {found}")]
-    DigestMismatch { expected: Digest, found: Digest },
+    DigestMismatch { expected: String, found: String },
     #[error("Blob {digest} failed verification: expected {expected} bytes, found {found}")]
     SizeMismatch {
-        digest: Digest,
+        digest: String,
         expected: u64,
         found: u64,
     },
@@ -84,12 +84,13 @@ impl Pending {
 
 impl BlobStore {
     /// Opens (creating if needed) `<root>/blobs`.
-    pub fn open(root: &Path, layer_cap: u64) -> Result<Self> {
+    pub fn new(root: &Path, layer_cap: u64) -> Result<Self> {
         let dir = root.join("blobs");
         let tmp = dir.join(".tmp");
         for d in [dir.join("sha256"), tmp.clone()] {
             fs::create_dir_all(&d).map_err(|source| BlobError::Write { path: d, source })?;
         }
+        remove_stale(&tmp);
         Ok(Self {
             dir,
             tmp,
@@ -120,7 +121,7 @@ impl BlobStore {
     pub fn path(&self, digest: &Digest) -> Result<PathBuf> {
         if *digest.algorithm() != DigestAlgorithm::Sha256 {
             return Err(BlobError::Algorithm {
-                digest: digest.clone(),
+                digest: digest.to_string(),
             });
         }
         // Digest parsing guarantees 64 lowercase hex characters for sha256: no separators.
@@ -145,7 +146,7 @@ impl BlobStore {
         let size = self.size(digest)?;
         if size > JSON_CAP {
             return Err(BlobError::TooLarge {
-                digest: digest.clone(),
+                digest: digest.to_string(),
                 size,
                 cap: JSON_CAP,
                 media_type: "a JSON document".into(),
@@ -239,11 +240,12 @@ impl BlobStore {
         Ok(true)
     }
 
-    fn check_cap(&self, desc: &Descriptor) -> Result<()> {
+    /// Refuses a descriptor whose declared size is over the cap for its kind.
+    pub fn check_cap(&self, desc: &Descriptor) -> Result<()> {
         let cap = self.cap_for(desc);
         if desc.size() > cap {
             return Err(BlobError::TooLarge {
-                digest: desc.digest().clone(),
+                digest: desc.digest().to_string(),
                 size: desc.size(),
                 cap,
                 media_type: desc.media_type().to_string(),
@@ -255,7 +257,7 @@ impl BlobStore {
     fn not_found(&self, digest: &Digest, e: io::Error) -> BlobError {
         if e.kind() == io::ErrorKind::NotFound {
             BlobError::NotFound {
-                digest: digest.clone(),
+                digest: digest.to_string(),
             }
         } else {
             BlobError::Read(e)
@@ -263,22 +265,45 @@ impl BlobStore {
     }
 }
 
+/// Temporary files a killed engine left behind. Only old ones go: a file still being
+/// written (an import streaming a large archive) is recent.
+fn remove_stale(tmp: &Path) {
+    let Ok(entries) = fs::read_dir(tmp) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let age = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok());
+        if age.is_some_and(|a| a > STALE_AFTER) {
+            if let Err(e) = fs::remove_file(entry.path()) {
+                tracing::warn!(path = %entry.path().display(), error = %e,
+                    "cannot remove a stale temporary blob");
+            }
+        }
+    }
+}
+
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 /// Checks hashed content against a descriptor.
 pub fn verify(pending: &Pending, desc: &Descriptor) -> Result<()> {
     if pending.digest != *desc.digest() {
         if *desc.digest().algorithm() != DigestAlgorithm::Sha256 {
             return Err(BlobError::Algorithm {
-                digest: desc.digest().clone(),
+                digest: desc.digest().to_string(),
             });
         }
         return Err(BlobError::DigestMismatch {
-            expected: desc.digest().clone(),
-            found: pending.digest.clone(),
+            expected: desc.digest().to_string(),
+            found: pending.digest.to_string(),
         });
     }
     if pending.size != desc.size() {
         return Err(BlobError::SizeMismatch {
-            digest: desc.digest().clone(),
+            digest: desc.digest().to_string(),
             expected: desc.size(),
             found: pending.size,
         });

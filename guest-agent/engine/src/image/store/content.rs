@@ -18,12 +18,12 @@ pub enum ContentError {
     Blob(#[from] BlobError),
     #[error("Config {config} lists {diff_ids} diff_ids but the manifest has {layers} layers")]
     LayerCount {
-        config: Digest,
+        config: String,
         diff_ids: usize,
         layers: usize,
     },
     #[error("Config {config} has an invalid diff_id {value:?}")]
-    BadDiffId { config: Digest, value: String },
+    BadDiffId { config: String, value: String },
     #[error("Unsupported schema version {version} in {what}")]
     Schema { what: String, version: u32 },
 }
@@ -84,7 +84,7 @@ pub fn pair_layers(
     let diff_ids = diff_ids(config, config_digest)?;
     if diff_ids.len() != manifest.layers().len() {
         return Err(ContentError::LayerCount {
-            config: config_digest.clone(),
+            config: config_digest.to_string(),
             diff_ids: diff_ids.len(),
             layers: manifest.layers().len(),
         });
@@ -100,7 +100,7 @@ pub fn diff_ids(config: &ImageConfiguration, config_digest: &Digest) -> Result<V
         .iter()
         .map(|v| {
             Digest::try_from(v.as_str()).map_err(|_| ContentError::BadDiffId {
-                config: config_digest.clone(),
+                config: config_digest.to_string(),
                 value: v.clone(),
             })
         })

@@ -66,10 +66,16 @@ mod tests {
     #[test]
     fn kinds_and_magic() {
         assert_eq!(Kind::of(&MediaType::from(DOCKER_MANIFEST)), Kind::Manifest);
-        assert_eq!(Kind::of(&MediaType::from(DOCKER_MANIFEST_LIST)), Kind::Index);
+        assert_eq!(
+            Kind::of(&MediaType::from(DOCKER_MANIFEST_LIST)),
+            Kind::Index
+        );
         assert_eq!(Kind::of(&MediaType::ImageLayerGzip), Kind::Content);
         assert!(Kind::of(&MediaType::ImageConfig).is_json());
-        assert_eq!(layer_type_from_magic(&[0x1f, 0x8b, 8]), MediaType::ImageLayerGzip);
+        assert_eq!(
+            layer_type_from_magic(&[0x1f, 0x8b, 8]),
+            MediaType::ImageLayerGzip
+        );
         assert_eq!(
             layer_type_from_magic(&[0x28, 0xb5, 0x2f, 0xfd]),
             MediaType::ImageLayerZstd

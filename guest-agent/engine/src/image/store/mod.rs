@@ -24,7 +24,7 @@ pub use content::ContentError;
 pub use refs::{ImageRecord, RefError};
 pub use resolve::ResolveError;
 
-use crate::image::reference::ImageRef;
+use crate::image::reference::{ImageRef, ReferenceError};
 
 pub const DEFAULT_ROOT: &str = "/var/lib/berth";
 
@@ -38,9 +38,11 @@ pub enum StoreError {
     Resolve(#[from] ResolveError),
     #[error(transparent)]
     Content(#[from] ContentError),
+    #[error(transparent)]
+    Reference(#[from] ReferenceError),
     #[error("Cannot tag with a digest reference {name}")]
     TagWithDigest { name: String },
-    #[error("No such image name: {name}")]
+    #[error("No such image: {name}")]
     NoSuchName { name: String },
 }
 
@@ -79,7 +81,7 @@ impl Store {
 
     pub fn open_with(root: impl AsRef<Path>, options: StoreOptions) -> Result<Self> {
         let root = root.as_ref().to_path_buf();
-        let blobs = BlobStore::open(&root, options.layer_cap)?;
+        let blobs = BlobStore::new(&root, options.layer_cap)?;
         Ok(Self {
             refs: refs::RefStore::open(&root),
             blobs,

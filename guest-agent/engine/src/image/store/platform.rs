@@ -43,7 +43,11 @@ mod tests {
 
     fn desc(os: &str, arch: &str) -> Descriptor {
         let digest = format!("sha256:{}", "0".repeat(64));
-        let mut d = Descriptor::new(MediaType::ImageManifest, 1, digest.as_str().parse().unwrap());
+        let mut d = Descriptor::new(
+            MediaType::ImageManifest,
+            1,
+            digest.parse::<oci_spec::image::Digest>().unwrap(),
+        );
         let p = PlatformBuilder::default()
             .os(Os::from(os))
             .architecture(Arch::from(arch))

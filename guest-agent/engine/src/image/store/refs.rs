@@ -138,10 +138,13 @@ impl RefStore {
             .tempfile_in(dir)
             .map_err(write_err)?;
         let json = serde_json::to_vec_pretty(table).map_err(io::Error::other);
-        tmp.write_all(&json.map_err(write_err)?).map_err(write_err)?;
+        tmp.write_all(&json.map_err(write_err)?)
+            .map_err(write_err)?;
         tmp.as_file().sync_all().map_err(write_err)?;
         tmp.persist(&self.path).map_err(|e| write_err(e.error))?;
-        File::open(dir).and_then(|d| d.sync_all()).map_err(write_err)
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(write_err)
     }
 }
 
