@@ -167,7 +167,7 @@ impl RootFs {
 }
 
 /// openat2 returns EAGAIN when a rename raced the lookup; the lookup is simply repeated.
-fn retry_eagain(mut f: impl FnMut() -> nix::Result<RawFd>) -> nix::Result<RawFd> {
+pub fn retry_eagain(mut f: impl FnMut() -> nix::Result<RawFd>) -> nix::Result<RawFd> {
     for _ in 0..64 {
         match f() {
             Err(Errno::EAGAIN) => continue,

@@ -11,6 +11,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
+use berth_runtime::rootfs::safe_path::retry_eagain;
 use nix::dir::Dir;
 use nix::errno::Errno;
 use nix::fcntl::{openat, openat2, AtFlags, OFlag, OpenHow, ResolveFlag};
@@ -203,15 +204,4 @@ pub(super) fn remove_all(dir: RawFd, name: &OsStr) -> nix::Result<()> {
 /// that cannot be opened for real (devices, fifos): the inode resolved without following.
 pub(super) fn fd_proc_path(fd: &OwnedFd) -> CString {
     CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).expect("no NUL in a number")
-}
-
-/// openat2 returns EAGAIN when a rename raced the lookup; the lookup is simply repeated.
-fn retry_eagain(mut f: impl FnMut() -> nix::Result<RawFd>) -> nix::Result<RawFd> {
-    for _ in 0..64 {
-        match f() {
-            Err(Errno::EAGAIN) => continue,
-            other => return other,
-        }
-    }
-    f()
 }
