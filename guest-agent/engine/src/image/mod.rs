@@ -2,5 +2,6 @@
 pub mod export;
 pub mod import;
 pub mod layer;
+pub mod layers;
 pub mod reference;
 pub mod store;

@@ -52,7 +52,7 @@ impl Compression {
     /// Wraps `input` in the streaming decoder. Gzip accepts concatenated members and zstd
     /// concatenated frames, as Go's readers (and so Docker and containerd) do. zstd keeps its
     /// default window limit (128 MiB), so a frame cannot demand an unbounded buffer.
-    pub(super) fn decoder<'a, R: Read + 'a>(self, input: R) -> io::Result<Box<dyn Read + 'a>> {
+    pub(crate) fn decoder<'a, R: Read + 'a>(self, input: R) -> io::Result<Box<dyn Read + 'a>> {
         Ok(match self {
             Self::None => Box::new(input),
             Self::Gzip => Box::new(flate2::read::MultiGzDecoder::new(input)),

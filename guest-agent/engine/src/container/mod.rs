@@ -1,0 +1,10 @@
+//! Containers: what they are asked to be, and how that becomes an OCI runtime spec.
+
+pub mod config;
+pub mod etc_files;
+pub mod rootfs;
+pub mod spec;
+pub mod user;
+pub mod names;
+pub mod record;
+pub mod store;

@@ -1,0 +1,100 @@
+//! The monitor's system calls that std does not wrap, kept in one place.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
+use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+
+/// A pipe whose ends are close-on-exec: only what we put on fds 0-2 reaches the container.
+pub(super) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    Ok(nix::unistd::pipe2(OFlag::O_CLOEXEC)?)
+}
+
+pub(super) fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
+    let flags = OFlag::from_bits_retain(fcntl(fd.as_raw_fd(), FcntlArg::F_GETFL)?);
+    fcntl(fd.as_raw_fd(), FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
+    Ok(())
+}
+
+pub(super) fn set_cloexec(fd: RawFd, on: bool) -> io::Result<()> {
+    let flags = if on {
+        FdFlag::FD_CLOEXEC
+    } else {
+        FdFlag::empty()
+    };
+    fcntl(fd, FcntlArg::F_SETFD(flags))?;
+    Ok(())
+}
+
+/// Puts `fd` on `target` (which loses close-on-exec, as dup2 does).
+pub(super) fn dup_onto(fd: RawFd, target: RawFd) -> io::Result<()> {
+    nix::unistd::dup2(fd, target)?;
+    Ok(())
+}
+
+pub(super) fn dev_null() -> io::Result<OwnedFd> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")?;
+    Ok(file.into())
+}
+
+/// A pollable handle that becomes readable when `pid` exits (also when it already has and
+/// is a zombie). `None` on kernels before 5.3: the loop then polls more often.
+pub(super) fn pidfd_open(pid: i32) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1; no memory is passed.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: the kernel just returned this descriptor and nothing else owns it.
+    Some(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+pub(super) fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> io::Result<usize> {
+    // SAFETY: `fds` is a valid, exclusively borrowed array of `fds.len()` pollfd structs.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
+/// Receives the one descriptor (the pty master) sent with SCM_RIGHTS on `sock`.
+pub(super) fn recv_fd(sock: RawFd) -> io::Result<OwnedFd> {
+    let mut name = [0u8; 128];
+    let mut iov = [io::IoSliceMut::new(&mut name)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let msg = recvmsg::<()>(sock, &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)?;
+    for cmsg in msg.cmsgs()? {
+        if let ControlMessageOwned::ScmRights(fds) = cmsg {
+            let mut owned = fds.into_iter().map(|fd| {
+                // SAFETY: SCM_RIGHTS installed these descriptors in our table just now.
+                unsafe { OwnedFd::from_raw_fd(fd) }
+            });
+            if let Some(fd) = owned.next() {
+                return Ok(fd);
+            }
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidData,
+        "no terminal descriptor in the console message",
+    ))
+}
+
+/// Writes to a gone reader (an attach client, a container that closed its stdin) must
+/// fail with EPIPE, not kill the monitor.
+pub(super) fn ignore_sigpipe() {
+    // SAFETY: setting SIG_IGN installs no handler code; it only changes the disposition.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+}
+
+/// Ends the process without running the caller's exit handlers or destructors: the monitor
+/// may be a fork of a larger program (the engine, a test binary) whose state is not ours.
+pub(super) fn exit(code: i32) -> ! {
+    // SAFETY: _exit never returns and touches no Rust state.
+    unsafe { libc::_exit(code) }
+}
