@@ -82,7 +82,9 @@ impl<'a, R: Read> Gate<'a, R> {
             let recognised = header.as_gnu().is_some() || header.as_ustar().is_some();
             let kind = header.entry_type();
             if !(recognised
-                && (kind.is_gnu_longname() || kind.is_gnu_longlink() || kind.is_pax_local_extensions()))
+                && (kind.is_gnu_longname()
+                    || kind.is_gnu_longlink()
+                    || kind.is_pax_local_extensions()))
             {
                 break;
             }
@@ -135,7 +137,9 @@ impl<'a, R: Read> Gate<'a, R> {
             _ => return Ok(()),
         };
         self.refused = Some(refusal);
-        Err(io::Error::other("entry would overwrite a directory with a non-directory"))
+        Err(io::Error::other(
+            "entry would overwrite a directory with a non-directory",
+        ))
     }
 }
 

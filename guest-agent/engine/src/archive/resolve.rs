@@ -72,7 +72,11 @@ pub(super) fn resolve(rootfs: &RootFs, path: &Path) -> Result<Target, ArchiveErr
     };
     let st = match &base {
         None => fstat(dir_fd.as_raw_fd()).map_err(io_err("stat", &abs))?,
-        Some(name) => match fstatat(Some(dir_fd.as_raw_fd()), name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
+        Some(name) => match fstatat(
+            Some(dir_fd.as_raw_fd()),
+            name.as_os_str(),
+            AtFlags::AT_SYMLINK_NOFOLLOW,
+        ) {
             Ok(st) => st,
             Err(Errno::ENOENT) => return Err(not_found()),
             Err(e) => return Err(io_err("stat", &abs)(e)),
@@ -140,7 +144,11 @@ pub(super) fn link_target(rootfs: &RootFs, target: &Target) -> Result<String, Ar
 
 fn container_dir(rootfs: &RootFs) -> Result<PathBuf, ArchiveError> {
     let fd = rootfs
-        .resolve(Path::new("/"), OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty())
+        .resolve(
+            Path::new("/"),
+            OFlag::O_PATH | OFlag::O_DIRECTORY,
+            Mode::empty(),
+        )
         .map_err(io_err("open", "/"))?;
     host_path(&fd)
 }

@@ -41,7 +41,8 @@ impl PathStat {
         let mtime = if secs >= 0 {
             UNIX_EPOCH + Duration::new(secs.unsigned_abs(), nanos)
         } else {
-            UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs()) + Duration::from_nanos(nanos.into())
+            UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs())
+                + Duration::from_nanos(nanos.into())
         };
         PathStat {
             name,

@@ -46,7 +46,11 @@ impl Fixture {
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("sentinel")], "host dir changed");
+        assert_eq!(
+            names,
+            vec![std::ffi::OsString::from("sentinel")],
+            "host dir changed"
+        );
         assert_eq!(fs::read(self.host.join("sentinel")).unwrap(), HOST_CONTENT);
     }
 }

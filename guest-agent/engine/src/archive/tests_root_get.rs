@@ -48,13 +48,24 @@ fn a_directory_is_rooted_at_its_base_name_with_links_kept() {
     fs::write(fx.path("srv/app/sub/b.txt"), b"bb").unwrap();
     fs::hard_link(fx.path("srv/app/a.txt"), fx.path("srv/app/hard")).unwrap();
     symlink("a.txt", fx.path("srv/app/soft")).unwrap();
-    nix::unistd::mkfifo(&fx.path("srv/app/fifo"), nix::sys::stat::Mode::from_bits_truncate(0o600))
-        .unwrap();
+    nix::unistd::mkfifo(
+        &fx.path("srv/app/fifo"),
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+    )
+    .unwrap();
 
     let tar = tar_of(&fx, "/srv/app");
     assert_eq!(
         names(&tar),
-        ["app/", "app/a.txt", "app/fifo", "app/hard", "app/soft", "app/sub/", "app/sub/b.txt"]
+        [
+            "app/",
+            "app/a.txt",
+            "app/fifo",
+            "app/hard",
+            "app/soft",
+            "app/sub/",
+            "app/sub/b.txt"
+        ]
     );
     let all = entries(&tar);
     let kind = |name: &str| all.iter().find(|(n, _, _)| n == name).unwrap().1;
@@ -76,7 +87,11 @@ fn a_directory_is_rooted_at_its_base_name_with_links_kept() {
     // With a trailing `/.` the content is rooted at `.`.
     let dot = tar_of(&fx, "/srv/app/.");
     assert_eq!(names(&dot)[0], "./");
-    assert!(names(&dot).contains(&"sub/b.txt".to_string()), "{:?}", names(&dot));
+    assert!(
+        names(&dot).contains(&"sub/b.txt".to_string()),
+        "{:?}",
+        names(&dot)
+    );
 }
 
 #[test]
@@ -84,10 +99,11 @@ fn the_capability_xattr_travels_in_pax_records() {
     let fx = Fixture::new();
     fs::write(fx.path("ping"), b"binary").unwrap();
     // A valid v2 file capability: cap_net_raw permitted.
-    let mut cap = vec![0u8; 20];
+    let mut cap = [0u8; 20];
     cap[..4].copy_from_slice(&0x0200_0000u32.to_le_bytes());
     cap[4..8].copy_from_slice(&(1u32 << 13).to_le_bytes());
-    let path = std::ffi::CString::new(fx.path("ping").into_os_string().into_encoded_bytes()).unwrap();
+    let path =
+        std::ffi::CString::new(fx.path("ping").into_os_string().into_encoded_bytes()).unwrap();
     // SAFETY: both strings are NUL-terminated and cap is cap.len() readable bytes.
     let rc = unsafe {
         libc::setxattr(

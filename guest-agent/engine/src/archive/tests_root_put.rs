@@ -17,7 +17,11 @@ fn raw_entry(out: &mut Vec<u8>, name: &str, kind: EntryType, data: &[u8], link: 
     header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
     header.as_old_mut().linkname[..link.len()].copy_from_slice(link.as_bytes());
     header.set_entry_type(kind);
-    header.set_mode(if kind == EntryType::Directory { 0o755 } else { 0o644 });
+    header.set_mode(if kind == EntryType::Directory {
+        0o755
+    } else {
+        0o644
+    });
     header.set_size(data.len() as u64);
     header.set_mtime(1_600_000_000);
     header.set_uid(0);
@@ -52,14 +56,26 @@ fn a_tar_is_extracted_into_the_directory() {
         ("top.txt", F, b"top", ""),
     ]);
     put(&fx.root, Path::new("/dest"), &input[..], true).unwrap();
-    assert_eq!(fs::read(fx.path("dest/app/config.txt")).unwrap(), b"key=value\n");
+    assert_eq!(
+        fs::read(fx.path("dest/app/config.txt")).unwrap(),
+        b"key=value\n"
+    );
     assert_eq!(fs::read(fx.path("dest/top.txt")).unwrap(), b"top");
-    assert_eq!(fs::read_link(fx.path("dest/app/current")).unwrap(), Path::new("config.txt"));
+    assert_eq!(
+        fs::read_link(fx.path("dest/app/current")).unwrap(),
+        Path::new("config.txt")
+    );
 
     // gzip-compressed input is accepted too (docker's PUT takes compressed tars).
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(&tar(&[("zipped.txt", F, b"z", "")])).unwrap();
-    put(&fx.root, Path::new("/dest"), &gz.finish().unwrap()[..], true).unwrap();
+    put(
+        &fx.root,
+        Path::new("/dest"),
+        &gz.finish().unwrap()[..],
+        true,
+    )
+    .unwrap();
     assert_eq!(fs::read(fx.path("dest/zipped.txt")).unwrap(), b"z");
 
     // Long names (GNU long-name headers) pass the overwrite check and are extracted.
@@ -70,8 +86,16 @@ fn a_tar_is_extracted_into_the_directory() {
     header.set_mode(0o600);
     header.set_uid(0);
     header.set_gid(0);
-    builder.append_data(&mut header, &long, &b"long"[..]).unwrap();
-    put(&fx.root, Path::new("/dest"), &builder.into_inner().unwrap()[..], true).unwrap();
+    builder
+        .append_data(&mut header, &long, &b"long"[..])
+        .unwrap();
+    put(
+        &fx.root,
+        Path::new("/dest"),
+        &builder.into_inner().unwrap()[..],
+        true,
+    )
+    .unwrap();
     assert_eq!(fs::read(fx.path("dest").join(&long)).unwrap(), b"long");
 }
 
@@ -101,7 +125,11 @@ fn destinations_through_symlinks_stay_inside_the_root() {
     // `up -> ../../..` and `slash -> /` are the container root.
     for dest in ["/up", "/slash", "/up/slash/.."] {
         put(&fx.root, Path::new(dest), &input[..], true).unwrap();
-        assert_eq!(fs::read(fx.path("sentinel")).unwrap(), b"overwritten", "{dest}");
+        assert_eq!(
+            fs::read(fx.path("sentinel")).unwrap(),
+            b"overwritten",
+            "{dest}"
+        );
     }
     fx.assert_host_untouched();
 }
@@ -128,7 +156,10 @@ fn hostile_names_and_links_in_the_tar_cannot_write_outside() {
     ]);
     let result = put(&fx.root, Path::new("/dest"), &input[..], false);
     fx.assert_host_untouched();
-    assert_eq!(fs::read(fx.path("sentinel")).unwrap(), super::test_fixture::ROOT_CONTENT);
+    assert_eq!(
+        fs::read(fx.path("sentinel")).unwrap(),
+        super::test_fixture::ROOT_CONTENT
+    );
     assert_eq!(fs::read(fx.path("dest/sentinel")).unwrap(), b"evil");
     // `tohost` is dangling inside dest, so that entry is refused.
     assert!(result.is_err());
@@ -150,12 +181,20 @@ fn no_overwrite_dir_non_dir_refuses_type_changes() {
     assert!(matches!(err, ArchiveError::NonDirWithDir { .. }), "{err}");
     assert_eq!(fs::read(fx.path("dest/file")).unwrap(), b"f");
     // An entry the same archive made earlier counts too.
-    let within = tar(&[("new/", D, b"", ""), ("new/x", F, b"x", ""), ("new", F, b"y", "")]);
+    let within = tar(&[
+        ("new/", D, b"", ""),
+        ("new/x", F, b"x", ""),
+        ("new", F, b"y", ""),
+    ]);
     let err = put(&fx.root, Path::new("/dest"), &within[..], true).unwrap_err();
     assert!(matches!(err, ArchiveError::DirWithNonDir { .. }), "{err}");
     assert_eq!(fs::read(fx.path("dest/new/x")).unwrap(), b"x");
     // Same types merge; without the flag, types are replaced as tar does.
-    let merge = tar(&[("dir/", D, b"", ""), ("dir/added", F, b"a", ""), ("file", F, b"g", "")]);
+    let merge = tar(&[
+        ("dir/", D, b"", ""),
+        ("dir/added", F, b"a", ""),
+        ("file", F, b"g", ""),
+    ]);
     put(&fx.root, Path::new("/dest"), &merge[..], true).unwrap();
     assert!(fx.path("dest/dir/kept").is_dir());
     assert_eq!(fs::read(fx.path("dest/file")).unwrap(), b"g");

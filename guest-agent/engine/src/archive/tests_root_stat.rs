@@ -68,7 +68,10 @@ fn symlinks_out_of_the_root_resolve_inside_it() {
     let inside = stat(&fx.root, Path::new("/up/sentinel")).unwrap();
     assert_eq!(inside.size, super::test_fixture::ROOT_CONTENT.len() as i64);
     assert_eq!(stat(&fx.root, Path::new("/up")).unwrap().link_target, "/");
-    assert_eq!(stat(&fx.root, Path::new("/slash")).unwrap().link_target, "/");
+    assert_eq!(
+        stat(&fx.root, Path::new("/slash")).unwrap().link_target,
+        "/"
+    );
     // The host directory's absolute path means nothing inside the root.
     let err = stat(&fx.root, Path::new("/hostabs/sentinel")).unwrap_err();
     assert!(matches!(err, ArchiveError::NotFound { .. }), "{err}");

@@ -295,7 +295,9 @@ mod tests {
 
     #[test]
     fn pax_record_lengths_count_themselves() {
-        for body_len in [1usize, 5, 6, 7, 8, 95, 96, 97, 98, 99, 100, 994, 995, 996, 997, 998] {
+        for body_len in [
+            1usize, 5, 6, 7, 8, 95, 96, 97, 98, 99, 100, 994, 995, 996, 997, 998,
+        ] {
             let body = vec![b'a'; body_len];
             let record = pax_record(&body);
             let (len, rest) = record.split_at(record.iter().position(|b| *b == b' ').unwrap());

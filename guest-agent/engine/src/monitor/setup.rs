@@ -151,6 +151,7 @@ fn create_in_child(cfg: &MonitorConfig, stdio: ChildStdio) -> Result<i32, Monito
 
 /// In the child: stdio in place, then the runtime's create and start.
 fn create_and_start(cfg: &MonitorConfig, stdio: &ChildStdio) -> Result<i32, String> {
+    sys::default_sigpipe();
     for (target, fd) in stdio.fds.iter().enumerate() {
         sys::dup_onto(fd.as_raw_fd(), target as i32).map_err(|e| format!("stdio: {e}"))?;
     }

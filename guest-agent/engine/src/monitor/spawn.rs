@@ -104,9 +104,10 @@ pub fn run(cfg: MonitorConfig, report: Option<OwnedFd>) -> ! {
     let running = match setup::start(&cfg) {
         Ok(running) => running,
         Err(e) => {
-            send_report(report, None, Some(super::chain(&e)));
+            // Gone before the engine hears of the failure: no monitor runs for this container.
             let _ = std::fs::remove_file(cfg.container_dir.join(ATTACH_SOCKET));
             let _ = std::fs::remove_file(cfg.container_dir.join(PID_FILE));
+            send_report(report, None, Some(super::chain(&e)));
             sys::exit(1)
         }
     };

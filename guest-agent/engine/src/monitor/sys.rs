@@ -92,6 +92,13 @@ pub(super) fn ignore_sigpipe() {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
 }
 
+/// Undoes [`ignore_sigpipe`] in the process that creates the container: an ignored signal
+/// stays ignored across exec, and `yes | head` in the container must end by SIGPIPE.
+pub(super) fn default_sigpipe() {
+    // SAFETY: SIG_DFL installs no handler code; it only changes the disposition.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+}
+
 /// Ends the process without running the caller's exit handlers or destructors: the monitor
 /// may be a fork of a larger program (the engine, a test binary) whose state is not ours.
 pub(super) fn exit(code: i32) -> ! {

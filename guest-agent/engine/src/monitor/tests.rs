@@ -234,9 +234,8 @@ fn root_fifty_megabytes_without_newline_are_split_and_the_monitor_stays_small() 
     let record = wait_exit(&f.cfg, Duration::from_secs(1));
     assert_eq!((record.exit_code, record.error), (0, None));
     let all = entries(&f.cfg);
-    assert!(all
-        .iter()
-        .all(|e| e.log.len() <= LINE_LIMIT && e.is_partial()));
+    let bad: Vec<_> = all.iter().filter(|e| e.log.len() > LINE_LIMIT || !e.is_partial()).map(|e| (e.stream, e.log.len(), e.log.chars().take(80).collect::<String>())).collect();
+    assert!(bad.is_empty(), "{bad:?}");
     assert_eq!(all.iter().map(|e| e.log.len()).sum::<usize>(), 50_000_000);
     eprintln!("monitor VmRSS peak while logging 50 MB: {peak} KiB");
     assert!(peak > 0, "never measured the monitor");
@@ -323,4 +322,30 @@ fn root_an_oom_killed_container_is_recorded_as_such() {
     let record = wait_exit(&f.cfg, Duration::from_secs(60));
     assert_eq!(record.oom_killed, Some(true), "{record:?}");
     assert_eq!(record.signal, Some(9));
+}
+
+#[test]
+fn root_scratch_smaps() {
+    let f = fixture("scratch", &["sleep", "2"]);
+    let launch = Launch::Exec {
+        program: std::env::current_exe().unwrap(),
+        args: ["monitor::tests::monitor_entry", "--exact", "--nocapture"]
+            .map(Into::into)
+            .to_vec(),
+    };
+    let started = spawn(&f.cfg, &launch).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let smaps = std::fs::read_to_string(format!("/proc/{}/smaps", started.monitor_pid)).unwrap();
+    let mut name = String::new();
+    for line in smaps.lines() {
+        if line.contains('-') && !line.starts_with(|c: char| c.is_ascii_uppercase()) {
+            name = line.to_string();
+        } else if let Some(rss) = line.strip_prefix("Rss:") {
+            let kb: u64 = rss.trim().trim_end_matches(" kB").trim().parse().unwrap();
+            if kb >= 16 { eprintln!("{kb:>8} {name}"); }
+        }
+    }
+    eprintln!("threads: {}", std::fs::read_dir(format!("/proc/{}/task", started.monitor_pid)).unwrap().count());
+    eprintln!("{}", std::fs::read_to_string(format!("/proc/{}/status", started.monitor_pid)).unwrap().lines().filter(|l| l.starts_with("Vm") || l.starts_with("Rss")).collect::<Vec<_>>().join("\n"));
+    wait_exit(&f.cfg, Duration::from_secs(10));
 }

@@ -20,9 +20,9 @@ use std::path::Path;
 
 use berth_runtime::rootfs::safe_path::{fd_path, RootFs};
 use nix::errno::Errno;
-use nix::fcntl::{open, OFlag};
+use nix::fcntl::{open, Flock, FlockArg, OFlag};
 use nix::sys::stat::{fchmod, fstat, Mode};
-use nix::unistd::{fchown, Gid, Uid};
+use nix::unistd::{fchown, pipe2, Gid, Uid};
 
 use super::error::{io_err, VolumeError};
 use super::meta;
@@ -55,14 +55,19 @@ impl VolumeStore {
             std::io::ErrorKind::NotFound => VolumeError::NotFound(name.to_string()),
             _ => io_err("open", &dir)(e),
         })?;
-        lock.lock().map_err(io_err("lock", &dir))?;
+        // Held until the copy is recorded: a second copy_up waits, then finds the marker.
+        let _lock = Flock::lock(lock, FlockArg::LockExclusive)
+            .map_err(|(_, errno)| io_err("lock", &dir)(errno))?;
         let mut meta = meta::read(&dir)?;
         if meta.copied_up {
             return Ok(false);
         }
         let data_path = dir.join(DATA_DIR);
         let data = open_dir(&data_path, OFlag::O_NOFOLLOW).map_err(io_err("open", &data_path))?;
-        if !list_dir(&data).map_err(io_err("list", &data_path))?.is_empty() {
+        if !list_dir(&data)
+            .map_err(io_err("list", &data_path))?
+            .is_empty()
+        {
             return Ok(false);
         }
         let shown = target.display().to_string();
@@ -72,10 +77,10 @@ impl VolumeStore {
             source,
         };
         let rootfs = RootFs::open(image_rootfs).map_err(|e| {
-            read_err(ArchiveError::OpenRoot {
+            read_err(Box::new(ArchiveError::OpenRoot {
                 path: image_rootfs.display().to_string(),
                 source: std::io::Error::other(e),
-            })
+            }))
         })?;
         let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY;
         let source = match rootfs.resolve(target, flags, Mode::empty()) {
@@ -95,8 +100,11 @@ impl VolumeStore {
             Some(Gid::from_raw(st.st_gid)),
         )
         .map_err(io_err("chown", &data_path))?;
-        fchmod(data.as_raw_fd(), Mode::from_bits_truncate(st.st_mode & 0o7777))
-            .map_err(io_err("chmod", &data_path))?;
+        fchmod(
+            data.as_raw_fd(),
+            Mode::from_bits_truncate(st.st_mode & 0o7777),
+        )
+        .map_err(io_err("chmod", &data_path))?;
         meta.copied_up = true;
         meta::write(&dir, &meta)?;
         Ok(true)
@@ -105,7 +113,9 @@ impl VolumeStore {
 
 /// Streams the content of `source` as a tar through a pipe into the unpacker at `data`.
 fn copy(source: &OwnedFd, data: &OwnedFd, name: &str, target: &str) -> Result<(), VolumeError> {
-    let (reader, writer) = std::io::pipe().map_err(io_err("create a pipe", Path::new(target)))?;
+    let (reader, writer) =
+        pipe2(OFlag::O_CLOEXEC).map_err(io_err("create a pipe", Path::new(target)))?;
+    let (reader, writer) = (File::from(reader), File::from(writer));
     let dest = fd_path(data);
     let (produced, unpacked) = std::thread::scope(|s| {
         let producer = s.spawn(move || {
@@ -131,17 +141,17 @@ fn copy(source: &OwnedFd, data: &OwnedFd, name: &str, target: &str) -> Result<()
         (Err(e), _) if !matches!(e, ArchiveError::Write(_)) => Err(VolumeError::CopyRead {
             name: name.to_string(),
             target: target.to_string(),
-            source: e,
+            source: Box::new(e),
         }),
         (_, Err(e)) => Err(VolumeError::CopyWrite {
             name: name.to_string(),
             target: target.to_string(),
-            source: e,
+            source: Box::new(e),
         }),
         (Err(e), Ok(_)) => Err(VolumeError::CopyRead {
             name: name.to_string(),
             target: target.to_string(),
-            source: e,
+            source: Box::new(e),
         }),
         (Ok(()), Ok(_)) => Ok(()),
     }

@@ -40,7 +40,7 @@ pub enum VolumeError {
         name: String,
         target: String,
         #[source]
-        source: ArchiveError,
+        source: Box<ArchiveError>,
     },
 
     #[error("Cannot write the image's {target} into volume {name}")]
@@ -48,7 +48,7 @@ pub enum VolumeError {
         name: String,
         target: String,
         #[source]
-        source: LayerError,
+        source: Box<LayerError>,
     },
 }
 

@@ -18,9 +18,9 @@ mod store;
 mod usage;
 
 #[cfg(test)]
-mod tests;
+mod tests_root;
 #[cfg(test)]
-mod tests_copy_up;
+mod tests_root_copy_up;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

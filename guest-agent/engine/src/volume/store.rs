@@ -50,7 +50,10 @@ impl VolumeStore {
                 validate(name)?;
                 (name.to_string(), false)
             }
-            None => (random_hex().map_err(io_err("read", Path::new("/dev/urandom")))?, true),
+            None => (
+                random_hex().map_err(io_err("read", Path::new("/dev/urandom")))?,
+                true,
+            ),
         };
         if let Some(existing) = self.find(&name)? {
             return Ok(existing);

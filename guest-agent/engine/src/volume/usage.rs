@@ -46,7 +46,11 @@ pub(super) fn dir_size(
     }
     let mut total = 0u64;
     for child in list_dir(dir).map_err(io_err("list", path))? {
-        let st = match fstatat(Some(dir.as_raw_fd()), child.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
+        let st = match fstatat(
+            Some(dir.as_raw_fd()),
+            child.as_os_str(),
+            AtFlags::AT_SYMLINK_NOFOLLOW,
+        ) {
             Ok(st) => st,
             // Changed by a running container meanwhile.
             Err(Errno::ENOENT) => continue,
@@ -54,7 +58,12 @@ pub(super) fn dir_size(
         };
         if st.st_mode & SFlag::S_IFMT.bits() == SFlag::S_IFDIR.bits() {
             let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-            let fd = match openat(Some(dir.as_raw_fd()), child.as_os_str(), flags, Mode::empty()) {
+            let fd = match openat(
+                Some(dir.as_raw_fd()),
+                child.as_os_str(),
+                flags,
+                Mode::empty(),
+            ) {
                 Ok(fd) => fd,
                 Err(Errno::ENOENT | Errno::ELOOP | Errno::ENOTDIR) => continue,
                 Err(e) => return Err(io_err("open", &path.join(&child))(e)),
