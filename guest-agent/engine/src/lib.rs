@@ -1,9 +1,9 @@
 //! Berth's container engine (`berth-engine`): images, containers, volumes, logs and exec,
 //! on top of `berth-runtime`. Built issue by issue; see docs/engine.md.
 
+pub mod archive;
 pub mod container;
 pub mod image;
 pub mod logs;
 pub mod monitor;
-pub mod archive;
 pub mod volume;

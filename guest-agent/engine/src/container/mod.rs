@@ -5,6 +5,10 @@ pub mod etc_files;
 pub mod rootfs;
 pub mod spec;
 pub mod user;
+
+#[cfg(test)]
+mod tests_root_prepare;
 pub mod names;
+pub mod prepare;
 pub mod record;
 pub mod store;

@@ -42,6 +42,8 @@ pub(super) struct Loop {
     /// Client input the stdin pipe did not take yet (at most one read).
     pending: Vec<u8>,
     stdin_once: bool,
+    /// Close stdin once `pending` is written.
+    close_stdin: bool,
     tty: bool,
     attach: Attach,
     pub writer: Writer,
@@ -63,6 +65,7 @@ impl Loop {
             stdin: running.stdin,
             pending: Vec::new(),
             stdin_once,
+            close_stdin: false,
             tty,
             attach: Attach::new(running.attach, tty),
             writer: running.writer,
@@ -107,6 +110,8 @@ impl Loop {
                 }
                 match self.slots[k] {
                     Slot::Output(i) => self.on_output(i, &mut buf),
+                    // The pidfd can wake us a moment before the zombie is waitable: if
+                    // reap() missed it, fall back to short ticks rather than spin.
                     Slot::Exit => self.pidfd = None,
                     Slot::Listener => self.attach.accept(),
                     Slot::Stdin => self.flush_stdin(),
@@ -211,12 +216,13 @@ impl Loop {
                     self.pending.extend_from_slice(&buf[..n]);
                     self.flush_stdin();
                 }
+                // stdin_once: the container's stdin ends with this client's input (for a
+                // tty there is no end-of-file to give without closing its output too).
                 Input::Eof if self.stdin_once && !self.tty => {
-                    self.stdin = None;
-                    self.pending.clear();
+                    self.close_stdin = true;
+                    self.flush_stdin();
                 }
-                Input::Gone => return,
-                _ => {}
+                Input::Data(_) | Input::Eof | Input::Nothing | Input::Gone => {}
             }
         } else if revents & (libc::POLLHUP | libc::POLLERR) != 0 {
             self.attach.remove(index);
@@ -242,6 +248,9 @@ impl Loop {
                     return;
                 }
             }
+        }
+        if self.close_stdin {
+            self.stdin = None;
         }
         if self.pending.capacity() > BUF {
             self.pending.shrink_to(BUF);

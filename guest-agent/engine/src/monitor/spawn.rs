@@ -97,10 +97,11 @@ pub fn spawn(cfg: &MonitorConfig, launch: &Launch) -> Result<Started, MonitorErr
     }
 }
 
-/// The monitor's entry point in a process that is already detached: never returns.
-/// `report` receives one JSON line once the container runs or failed to start.
+/// The monitor's entry point in a process that is already detached (own session, fds 0-2
+/// open, normally on /dev/null): never returns. `report` receives one JSON object once the
+/// container runs or failed to start.
 pub fn run(cfg: MonitorConfig, report: Option<OwnedFd>) -> ! {
-    sys::ignore_sigpipe();
+    sys::reset_signals();
     let running = match setup::start(&cfg) {
         Ok(running) => running,
         Err(e) => {

@@ -85,14 +85,25 @@ pub(super) fn recv_fd(sock: RawFd) -> io::Result<OwnedFd> {
     ))
 }
 
-/// Writes to a gone reader (an attach client, a container that closed its stdin) must
-/// fail with EPIPE, not kill the monitor.
-pub(super) fn ignore_sigpipe() {
-    // SAFETY: setting SIG_IGN installs no handler code; it only changes the disposition.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+/// The monitor's signal state, whatever the engine's was (dispositions set to ignore and
+/// the blocked mask survive fork and exec): nothing blocked; SIGCHLD at its default, since
+/// an ignored SIGCHLD would let the kernel reap the container before we read its status;
+/// SIGPIPE ignored, so a write to a gone reader (an attach client, a container that closed
+/// its stdin) fails with EPIPE instead of killing the monitor.
+pub(super) fn reset_signals() {
+    let _ = nix::sys::signal::sigprocmask(
+        nix::sys::signal::SigmaskHow::SIG_SETMASK,
+        Some(&nix::sys::signal::SigSet::empty()),
+        None,
+    );
+    // SAFETY: SIG_DFL and SIG_IGN install no handler code; only dispositions change.
+    unsafe {
+        libc::signal(libc::SIGCHLD, libc::SIG_DFL);
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
 }
 
-/// Undoes [`ignore_sigpipe`] in the process that creates the container: an ignored signal
+/// Undoes the ignored SIGPIPE in the process that creates the container: an ignored signal
 /// stays ignored across exec, and `yes | head` in the container must end by SIGPIPE.
 pub(super) fn default_sigpipe() {
     // SAFETY: SIG_DFL installs no handler code; it only changes the disposition.
