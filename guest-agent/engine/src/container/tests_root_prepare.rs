@@ -43,7 +43,7 @@ fn root_a_prepared_bundle_runs_berth_hello_with_a_named_volume() {
     let record = containers
         .create(
             Some("web1"),
-            &image.config.to_string(),
+            image.config.as_ref(),
             config,
             "now".into(),
         )

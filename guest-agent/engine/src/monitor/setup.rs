@@ -51,44 +51,20 @@ pub(super) fn start(cfg: &MonitorConfig) -> Result<Running, MonitorError> {
     let _ = fs::remove_file(dir.join(EXIT_FILE));
     let writer = Writer::open(&log_path(dir, &cfg.id), cfg.log)?;
     let attach = listen(&dir.join(ATTACH_SOCKET))?;
-    let (child, mut outputs, mut stdin, console) = if cfg.tty {
-        let console = listen(&dir.join(CONSOLE_SOCKET))?;
-        let null = || sys::dev_null().map_err(MonitorError::sys("open /dev/null"));
-        let child = ChildStdio {
-            fds: [null()?, null()?, null()?],
-        };
-        (child, [None, None], None, Some(console))
-    } else {
-        let (out_r, out_w) = sys::pipe().map_err(MonitorError::sys("create a pipe"))?;
-        let (err_r, err_w) = sys::pipe().map_err(MonitorError::sys("create a pipe"))?;
-        let (stdin_w, stdin_r) = if cfg.stdin {
-            let (r, w) = sys::pipe().map_err(MonitorError::sys("create a pipe"))?;
-            (Some(w), r)
-        } else {
-            (
-                None,
-                sys::dev_null().map_err(MonitorError::sys("open /dev/null"))?,
-            )
-        };
-        let child = ChildStdio {
-            fds: [stdin_r, out_w, err_w],
-        };
-        (child, [Some(out_r), Some(err_r)], stdin_w, None)
+    let (child, ours) = make_stdio(cfg)?;
+    let created = create_in_child(cfg, child);
+    let finished = created.and_then(|pid| Ok((pid, ours.finish(cfg)?)));
+    let (pid, Stdio { outputs, stdin, .. }) = match finished {
+        Ok(done) => done,
+        Err(e) => {
+            let _ = fs::remove_file(dir.join(CONSOLE_SOCKET));
+            // A container nobody watches must not keep running.
+            if let Ok(container) = berth_runtime::Container::load(&cfg.runtime_root, &cfg.id) {
+                let _ = container.delete(true);
+            }
+            return Err(e);
+        }
     };
-    let pid = create_in_child(cfg, child)?;
-    if let Some(console) = console {
-        let master = receive_console(&console)?;
-        let _ = fs::remove_file(dir.join(CONSOLE_SOCKET));
-        stdin = Some(
-            master
-                .try_clone()
-                .map_err(MonitorError::sys("dup the pty"))?,
-        );
-        outputs[0] = Some(master);
-    }
-    for fd in outputs.iter().flatten().chain(stdin.iter()) {
-        sys::set_nonblocking(fd).map_err(MonitorError::sys("make stdio non-blocking"))?;
-    }
     Ok(Running {
         pid,
         pidfd: sys::pidfd_open(pid),
@@ -98,6 +74,68 @@ pub(super) fn start(cfg: &MonitorConfig) -> Result<Running, MonitorError> {
         writer,
         oom_counter: oom_counter(pid),
     })
+}
+
+/// The monitor's side of the container's stdio.
+struct Stdio {
+    outputs: [Option<OwnedFd>; 2],
+    stdin: Option<OwnedFd>,
+    /// With a tty: where the pty master will arrive.
+    console: Option<UnixListener>,
+}
+
+fn make_stdio(cfg: &MonitorConfig) -> Result<(ChildStdio, Stdio), MonitorError> {
+    let null = || sys::dev_null().map_err(MonitorError::sys("open /dev/null"));
+    let pipe = || sys::pipe().map_err(MonitorError::sys("create a pipe"));
+    if cfg.tty {
+        let console = listen(&cfg.container_dir.join(CONSOLE_SOCKET))?;
+        let child = ChildStdio {
+            fds: [null()?, null()?, null()?],
+        };
+        let ours = Stdio {
+            outputs: [None, None],
+            stdin: None,
+            console: Some(console),
+        };
+        return Ok((child, ours));
+    }
+    let (out_r, out_w) = pipe()?;
+    let (err_r, err_w) = pipe()?;
+    let (stdin_r, stdin_w) = match cfg.stdin {
+        true => {
+            let (r, w) = pipe()?;
+            (r, Some(w))
+        }
+        false => (null()?, None),
+    };
+    let child = ChildStdio {
+        fds: [stdin_r, out_w, err_w],
+    };
+    let ours = Stdio {
+        outputs: [Some(out_r), Some(err_r)],
+        stdin: stdin_w,
+        console: None,
+    };
+    Ok((child, ours))
+}
+
+impl Stdio {
+    /// Once the container exists: the pty master if there is one; everything non-blocking.
+    fn finish(mut self, cfg: &MonitorConfig) -> Result<Stdio, MonitorError> {
+        if let Some(console) = self.console.take() {
+            let master = receive_console(&console)?;
+            let _ = fs::remove_file(cfg.container_dir.join(CONSOLE_SOCKET));
+            let input = master
+                .try_clone()
+                .map_err(MonitorError::sys("dup the pty"))?;
+            self.stdin = Some(input);
+            self.outputs[0] = Some(master);
+        }
+        for fd in self.outputs.iter().flatten().chain(self.stdin.iter()) {
+            sys::set_nonblocking(fd).map_err(MonitorError::sys("make stdio non-blocking"))?;
+        }
+        Ok(self)
+    }
 }
 
 fn listen(path: &std::path::Path) -> Result<UnixListener, MonitorError> {
