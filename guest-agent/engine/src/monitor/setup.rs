@@ -53,18 +53,19 @@ pub(super) fn start(cfg: &MonitorConfig) -> Result<Running, MonitorError> {
     let attach = listen(&dir.join(ATTACH_SOCKET))?;
     let (child, ours) = make_stdio(cfg)?;
     let created = create_in_child(cfg, child);
-    let finished = created.and_then(|pid| Ok((pid, ours.finish(cfg)?)));
-    let (pid, Stdio { outputs, stdin, .. }) = match finished {
-        Ok(done) => done,
-        Err(e) => {
-            let _ = fs::remove_file(dir.join(CONSOLE_SOCKET));
-            // A container nobody watches must not keep running.
-            if let Ok(container) = berth_runtime::Container::load(&cfg.runtime_root, &cfg.id) {
-                let _ = container.delete(true);
-            }
-            return Err(e);
+    if created.is_err() && cfg.tty {
+        let _ = fs::remove_file(dir.join(CONSOLE_SOCKET));
+    }
+    // A failed create has cleaned up after itself (and an existing container with this
+    // id is not ours to touch); past it, the container is ours to remove on failure.
+    let pid = created?;
+    let Stdio { outputs, stdin, .. } = ours.finish(cfg).inspect_err(|_| {
+        let _ = fs::remove_file(dir.join(CONSOLE_SOCKET));
+        // A container nobody watches must not keep running.
+        if let Ok(container) = berth_runtime::Container::load(&cfg.runtime_root, &cfg.id) {
+            let _ = container.delete(true);
         }
-    };
+    })?;
     Ok(Running {
         pid,
         pidfd: sys::pidfd_open(pid),
