@@ -6,9 +6,9 @@ pub mod rootfs;
 pub mod spec;
 pub mod user;
 
-#[cfg(test)]
-mod tests_root_prepare;
 pub mod names;
 pub mod prepare;
 pub mod record;
 pub mod store;
+#[cfg(test)]
+mod tests_root_prepare;

@@ -41,12 +41,7 @@ fn root_a_prepared_bundle_runs_berth_hello_with_a_named_volume() {
     };
     config.validate().unwrap();
     let record = containers
-        .create(
-            Some("web1"),
-            image.config.as_ref(),
-            config,
-            "now".into(),
-        )
+        .create(Some("web1"), image.config.as_ref(), config, "now".into())
         .unwrap();
     let container_dir = containers.container_dir(&record.id);
     let parts = Parts {

@@ -105,9 +105,15 @@ fn partial_entries_never_cut_a_character_and_a_full_line_fits_the_limit() {
     let long = "€".repeat(20_000); // 60,000 bytes
     w.write(Stream::Stdout, long.as_bytes(), at(1)).unwrap();
     w.write(Stream::Stdout, b"\n", at(1)).unwrap();
+    // The limit counts the newline: LIMIT-1 characters fit one entry, LIMIT do not.
     let exact = "x".repeat(LINE_LIMIT - 1);
-    w.write(Stream::Stderr, format!("{exact}\n").as_bytes(), at(1))
-        .unwrap();
+    let over = "y".repeat(LINE_LIMIT);
+    w.write(
+        Stream::Stderr,
+        format!("{exact}\n{over}\n").as_bytes(),
+        at(1),
+    )
+    .unwrap();
     let (entries, _) = read_all(&path, &ReadOptions::default());
     let (out, err): (Vec<_>, Vec<_>) = entries.iter().partition(|e| e.stream == Stream::Stdout);
     assert!(out
@@ -119,7 +125,7 @@ fn partial_entries_never_cut_a_character_and_a_full_line_fits_the_limit() {
     );
     assert_eq!(
         texts(&err.into_iter().cloned().collect::<Vec<_>>()),
-        [exact + "\n"]
+        [exact + "\n", over, "\n".to_owned()]
     );
 }
 

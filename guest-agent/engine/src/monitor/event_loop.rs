@@ -33,6 +33,14 @@ enum Slot {
     Client(usize),
 }
 
+/// The init's wait status (exit code or signal) and when it was collected.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Ended {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    pub at: SystemTime,
+}
+
 #[derive(Debug)]
 pub(super) struct Loop {
     pid: i32,
@@ -47,8 +55,8 @@ pub(super) struct Loop {
     tty: bool,
     attach: Attach,
     pub writer: Writer,
-    /// (exit code, signal) once the init is reaped.
-    exit: Option<(Option<i32>, Option<i32>)>,
+    /// How the init ended, once it is reaped.
+    exit: Option<Ended>,
     exited_at: Option<Instant>,
     /// The first failure to write the log; output keeps flowing to clients regardless.
     pub log_error: Option<String>,
@@ -78,7 +86,7 @@ impl Loop {
     }
 
     /// Runs until the container has exited and its output is drained; returns how it ended.
-    pub fn run(&mut self) -> (Option<i32>, Option<i32>) {
+    pub fn run(&mut self) -> Ended {
         let mut buf = [0u8; BUF];
         loop {
             let timeout = match self.exited_at {
@@ -123,7 +131,12 @@ impl Loop {
         for stream in [Stream::Stdout, Stream::Stderr] {
             self.log_result(|w| w.finish(stream, now));
         }
-        self.exit.unwrap_or((None, None))
+        // Without a status (only if waiting failed), the record says -1.
+        self.exit.unwrap_or(Ended {
+            code: None,
+            signal: None,
+            at: now,
+        })
     }
 
     fn prepare(&mut self) {
@@ -175,7 +188,9 @@ impl Loop {
                 Ok(_) => continue,
             };
             if pid.as_raw() == self.pid {
-                self.exit = Some(status);
+                let (code, signal) = status;
+                let at = SystemTime::now();
+                self.exit = Some(Ended { code, signal, at });
                 self.exited_at = Some(Instant::now());
                 self.pidfd = None;
                 // Nobody can read it any more.

@@ -5,6 +5,7 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
@@ -29,8 +30,8 @@ pub struct ExitRecord {
 }
 
 impl ExitRecord {
-    /// From a wait status: exited with `code`, or killed by `signal`.
-    pub fn new(code: Option<i32>, signal: Option<i32>) -> ExitRecord {
+    /// From a wait status: exited with `code`, or killed by `signal`, at `finished`.
+    pub fn new(code: Option<i32>, signal: Option<i32>, finished: SystemTime) -> ExitRecord {
         ExitRecord {
             exit_code: match (code, signal) {
                 (_, Some(sig)) => 128 + sig,
@@ -38,7 +39,7 @@ impl ExitRecord {
                 (None, None) => -1,
             },
             signal,
-            finished_at: crate::logs::format_rfc3339_nano(std::time::SystemTime::now()),
+            finished_at: crate::logs::format_rfc3339_nano(finished),
             oom_killed: None,
             error: None,
         }
@@ -123,9 +124,9 @@ mod tests {
     fn codes_follow_the_shell_convention_and_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(ExitRecord::load(dir.path()).unwrap(), None);
-        let killed = ExitRecord::new(None, Some(9));
+        let killed = ExitRecord::new(None, Some(9), SystemTime::now());
         assert_eq!((killed.exit_code, killed.signal), (137, Some(9)));
-        let exited = ExitRecord::new(Some(3), None);
+        let exited = ExitRecord::new(Some(3), None, SystemTime::now());
         assert_eq!((exited.exit_code, exited.signal), (3, None));
         exited.save(dir.path()).unwrap();
         assert_eq!(ExitRecord::load(dir.path()).unwrap(), Some(exited));

@@ -115,8 +115,8 @@ pub fn run(cfg: MonitorConfig, report: Option<OwnedFd>) -> ! {
     let oom_counter = running.oom_counter.clone();
     send_report(report, Some(running.pid), None);
     let mut event_loop = Loop::new(running, cfg.tty, cfg.stdin_once);
-    let (code, signal) = event_loop.run();
-    let mut record = ExitRecord::new(code, signal);
+    let ended = event_loop.run();
+    let mut record = ExitRecord::new(ended.code, ended.signal, ended.at);
     record.oom_killed = oom_killed(oom_counter.as_deref());
     record.error = event_loop.log_error.take();
     // The runtime container goes first: once exit.json exists the engine may start the
