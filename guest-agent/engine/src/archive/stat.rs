@@ -103,50 +103,17 @@ pub fn go_file_mode(st_mode: u32) -> u32 {
     mode
 }
 
-/// Go's `time.RFC3339Nano` in UTC: fraction trimmed of trailing zeros, omitted when zero.
+/// Go's `time.RFC3339Nano` in UTC: the logs' fixed nine-digit form with the fraction
+/// trimmed of trailing zeros, and omitted when zero.
 pub fn rfc3339_nanos(t: SystemTime) -> String {
-    let (secs, nanos) = match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => (d.as_secs() as i64, d.subsec_nanos()),
-        Err(e) => {
-            let d = e.duration();
-            let (s, n) = (-(d.as_secs() as i64), d.subsec_nanos());
-            if n == 0 {
-                (s, 0)
-            } else {
-                (s - 1, 1_000_000_000 - n)
-            }
-        }
+    let fixed = crate::logs::time::format_rfc3339_nano(t);
+    let Some((whole, fraction)) = fixed.trim_end_matches('Z').split_once('.') else {
+        return fixed;
     };
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    let mut out = format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    );
-    if nanos != 0 {
-        let frac = format!("{nanos:09}");
-        out.push('.');
-        out.push_str(frac.trim_end_matches('0'));
+    match fraction.trim_end_matches('0') {
+        "" => format!("{whole}Z"),
+        kept => format!("{whole}.{kept}Z"),
     }
-    out.push('Z');
-    out
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day), by 400-year eras.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ mod entry;
 mod lines;
 mod reader;
 mod tail;
-mod time;
+pub(crate) mod time;
 mod writer;
 
 #[cfg(test)]

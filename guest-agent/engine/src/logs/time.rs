@@ -6,8 +6,8 @@
 use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// `2024-01-02T03:04:05.000000001Z`. Times before 1970 are written as the epoch: the
-/// monitor only stamps the present.
+/// `2024-01-02T03:04:05.000000001Z`. Times before 1970 work too (file times in `docker cp`
+/// can be anything).
 pub fn format_rfc3339_nano(t: SystemTime) -> String {
     let mut out = Vec::with_capacity(30);
     write_rfc3339_nano(&mut out, t);
@@ -16,8 +16,16 @@ pub fn format_rfc3339_nano(t: SystemTime) -> String {
 
 /// Appends the timestamp without allocating beyond `out`'s growth.
 pub(crate) fn write_rfc3339_nano(out: &mut Vec<u8>, t: SystemTime) {
-    let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs() as i64;
+    let (secs, nanos) = match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => (d.as_secs() as i64, d.subsec_nanos()),
+        Err(e) => {
+            let d = e.duration();
+            match d.subsec_nanos() {
+                0 => (-(d.as_secs() as i64), 0),
+                n => (-(d.as_secs() as i64) - 1, 1_000_000_000 - n),
+            }
+        }
+    };
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
     // Writing to a Vec cannot fail.
@@ -27,7 +35,7 @@ pub(crate) fn write_rfc3339_nano(out: &mut Vec<u8>, t: SystemTime) {
         rem / 3600,
         rem / 60 % 60,
         rem % 60,
-        since.subsec_nanos()
+        nanos
     );
 }
 

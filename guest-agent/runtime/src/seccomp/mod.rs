@@ -18,7 +18,7 @@ use libseccomp::ScmpFilterContext;
 use oci_spec::runtime::{Arch, LinuxSeccomp, LinuxSeccompFilterFlag};
 
 pub use compile::compile;
-pub use default_profile::{default_profile, default_profile_for};
+pub use default_profile::{default_profile, default_profile_for, DEFAULT_CAPABILITIES};
 
 /// Everything that can go wrong while reading, compiling or loading a seccomp profile.
 #[derive(Debug, thiserror::Error)]

@@ -9,17 +9,6 @@ use oci_spec::runtime::Capability;
 use super::*;
 use crate::container::etc_files::ExtraHost;
 
-const IPC_SYSCTLS: &[&str] = &[
-    "kernel.msgmax",
-    "kernel.msgmnb",
-    "kernel.msgmni",
-    "kernel.sem",
-    "kernel.shmall",
-    "kernel.shmmax",
-    "kernel.shmmni",
-    "kernel.shm_rmid_forced",
-];
-
 /// Docker's smallest accepted memory limit: less cannot even start a process.
 pub const MIN_MEMORY: i64 = 6 * 1024 * 1024;
 
@@ -306,9 +295,8 @@ fn validate_sysctl(name: &str, value: &str) -> Result<()> {
     if !well_formed {
         return Err(err("not a sysctl name"));
     }
-    let namespaced =
-        name.starts_with("net.") || name.starts_with("fs.mqueue.") || IPC_SYSCTLS.contains(&name);
-    if !namespaced {
+    // The runtime enforces the same rule; checking here refuses the container at create.
+    if berth_runtime::sysctl::namespace_of(name).is_err() {
         return Err(err("it is not namespaced, so it would change the host"));
     }
     if value.contains(['\0', '\n']) {

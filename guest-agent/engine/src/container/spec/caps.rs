@@ -11,23 +11,8 @@ use oci_spec::runtime::{Capabilities, Capability};
 
 use crate::container::config::{parse_capability, ConfigError, ContainerConfig};
 
-/// Moby's default capabilities.
-pub const DEFAULT_CAPS: [Capability; 14] = [
-    Capability::Chown,
-    Capability::DacOverride,
-    Capability::Fsetid,
-    Capability::Fowner,
-    Capability::Mknod,
-    Capability::NetRaw,
-    Capability::Setgid,
-    Capability::Setuid,
-    Capability::Setfcap,
-    Capability::Setpcap,
-    Capability::NetBindService,
-    Capability::SysChroot,
-    Capability::Kill,
-    Capability::AuditWrite,
-];
+/// Moby's default capabilities (the runtime's list, so the two can never drift apart).
+pub const DEFAULT_CAPS: [Capability; 14] = berth_runtime::seccomp::DEFAULT_CAPABILITIES;
 
 /// Every capability with its bit number (linux/capability.h).
 const ALL_CAPS: [(Capability, u32); 41] = [
