@@ -1,0 +1,271 @@
+//! The engine facade the Docker API server and `berth-agent` call: every store opened on
+//! one root, containers reattached at open, one lock per container so two operations on
+//! the same container never interleave, and a supervisor that applies restart policies.
+//!
+//! Calls block and take `&self`; an `Engine` is shared between threads as is.
+//!
+//! Restart policies: `open` starts a supervisor thread that looks at every container each
+//! `supervise` interval (200 ms by default): a container whose monitor wrote `exit.json`
+//! is recorded as exited and, when its policy says so, restarted after docker's back-off
+//! (see `container::lifecycle::policy`). With `supervise: None` no thread runs and the
+//! caller calls [`Engine::reap`] instead (tests that want every step in their hands).
+//! Every operation on a container also syncs it first, so nothing waits for a tick to see
+//! that a container ended.
+
+mod error;
+mod supervisor;
+#[cfg(test)]
+mod tests_fixture;
+#[cfg(test)]
+mod tests_root;
+#[cfg(test)]
+mod tests_root_leaks;
+#[cfg(test)]
+mod tests_root_reattach;
+#[cfg(test)]
+mod tests_root_restart;
+
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::container::config::ContainerConfig;
+use crate::container::lifecycle;
+use crate::container::record::{ContainerRecord, ContainerStatus, Status};
+use crate::container::store::ContainerStore;
+use crate::image::layers::LayerStore;
+use crate::image::store::{Store, DEFAULT_ROOT};
+use crate::logs::{self, Entry, ReadOptions, ReadStats};
+use crate::monitor::{Launch, EXIT_FILE};
+use crate::volume::VolumeStore;
+
+pub use error::{EngineError, Result};
+pub use lifecycle::ErrorKind;
+use supervisor::Supervisor;
+
+/// berth-runtime's state root when none is given: tmpfs, gone with the machine, as the
+/// containers are.
+pub const DEFAULT_RUNTIME_ROOT: &str = "/run/berth/runtime";
+/// How often the supervisor looks for ended containers.
+pub const DEFAULT_SUPERVISE_INTERVAL: Duration = Duration::from_millis(200);
+
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Images, layers, volumes and containers (`/var/lib/berth`).
+    pub root: PathBuf,
+    pub runtime_root: PathBuf,
+    /// How monitors run: `berth-agent` execs itself (`Launch::Exec`); tests fork.
+    pub monitor_launch: Launch,
+    /// The supervisor's interval; `None`: no supervisor thread, call [`Engine::reap`].
+    pub supervise: Option<Duration>,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            root: PathBuf::from(DEFAULT_ROOT),
+            runtime_root: PathBuf::from(DEFAULT_RUNTIME_ROOT),
+            monitor_launch: Launch::InProcess,
+            supervise: Some(DEFAULT_SUPERVISE_INTERVAL),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Engine {
+    inner: Arc<Inner>,
+    // Dropped (and joined) with the engine.
+    _supervisor: Option<Supervisor>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    images: Store,
+    layers: LayerStore,
+    volumes: VolumeStore,
+    containers: ContainerStore,
+    runtime_root: PathBuf,
+    launch: Launch,
+    locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    /// When each container waiting to be restarted is due; one missing is due at once
+    /// (an engine that restarted forgot its back-off).
+    due: Mutex<HashMap<String, Instant>>,
+}
+
+impl Engine {
+    /// Opens every store under `root` and reattaches to the containers left running: see
+    /// `lifecycle::sync` for what each saved status becomes.
+    pub fn open(options: EngineOptions) -> Result<Engine> {
+        let root = &options.root;
+        let inner = Arc::new(Inner {
+            images: Store::open(root).map_err(lifecycle::LifecycleError::from)?,
+            layers: LayerStore::open(root)?,
+            volumes: VolumeStore::open(root).map_err(lifecycle::LifecycleError::from)?,
+            containers: ContainerStore::open(root).map_err(lifecycle::LifecycleError::from)?,
+            runtime_root: options.runtime_root,
+            launch: options.monitor_launch,
+            locks: Mutex::default(),
+            due: Mutex::default(),
+        });
+        inner.reattach();
+        let supervisor = match options.supervise {
+            Some(interval) => Some(Supervisor::start(inner.clone(), interval)?),
+            None => None,
+        };
+        Ok(Engine {
+            inner,
+            _supervisor: supervisor,
+        })
+    }
+
+    pub fn images(&self) -> &Store {
+        &self.inner.images
+    }
+
+    pub fn layers(&self) -> &LayerStore {
+        &self.inner.layers
+    }
+
+    pub fn volumes(&self) -> &VolumeStore {
+        &self.inner.volumes
+    }
+
+    pub fn create(&self, name: Option<&str>, config: ContainerConfig) -> Result<ContainerRecord> {
+        Ok(lifecycle::create(&self.inner.ctx(), name, config)?)
+    }
+
+    pub fn start(&self, reference: &str) -> Result<()> {
+        self.inner.locked(reference, |ctx, record| {
+            lifecycle::start(ctx, record, true)?;
+            self.inner.cancel_restart(&record.id);
+            Ok(())
+        })
+    }
+
+    /// The stop signal, then SIGKILL after `timeout` seconds (default: the container's
+    /// stop timeout, else 10).
+    pub fn stop(&self, reference: &str, timeout: Option<u32>) -> Result<()> {
+        self.inner.locked(reference, |ctx, record| {
+            self.inner.cancel_restart(&record.id);
+            lifecycle::stop(ctx, record, timeout).map(drop)
+        })
+    }
+
+    pub fn kill(&self, reference: &str, signal: &str) -> Result<()> {
+        self.inner.locked(reference, |ctx, record| {
+            lifecycle::kill(ctx, record, signal)
+        })
+    }
+
+    /// Stop (if running), then start.
+    pub fn restart(&self, reference: &str, timeout: Option<u32>) -> Result<()> {
+        self.inner.locked(reference, |ctx, record| {
+            self.inner.cancel_restart(&record.id);
+            match lifecycle::stop(ctx, record, timeout) {
+                Ok(_) | Err(lifecycle::LifecycleError::AlreadyStopped(_)) => {}
+                Err(e) => return Err(e),
+            }
+            lifecycle::start(ctx, record, true)
+        })
+    }
+
+    pub fn pause(&self, reference: &str) -> Result<()> {
+        self.inner
+            .locked(reference, |ctx, record| lifecycle::pause(ctx, &record.id))
+    }
+
+    pub fn unpause(&self, reference: &str) -> Result<()> {
+        self.inner
+            .locked(reference, |ctx, record| lifecycle::unpause(ctx, &record.id))
+    }
+
+    /// Blocks until the container's current run ends; its exit code. Takes no lock: a
+    /// stop or remove of the same container goes on meanwhile.
+    pub fn wait(&self, reference: &str) -> Result<i32> {
+        let record = self
+            .inner
+            .containers
+            .get(reference)
+            .map_err(lifecycle::LifecycleError::from)?;
+        let code = lifecycle::wait(&self.inner.ctx(), &record.id)?;
+        self.inner.refresh(&record);
+        Ok(code)
+    }
+
+    /// Removes a container; a running one only with `force` (killed first). `volumes` also
+    /// removes its anonymous volumes.
+    pub fn remove(&self, reference: &str, force: bool, volumes: bool) -> Result<()> {
+        let id = self.inner.locked(reference, |ctx, record| {
+            self.inner.cancel_restart(&record.id);
+            lifecycle::remove(ctx, record, force, volumes)?;
+            Ok(record.id.clone())
+        })?;
+        self.inner.forget(&id);
+        Ok(())
+    }
+
+    pub fn rename(&self, reference: &str, new_name: &str) -> Result<ContainerRecord> {
+        let record = self.inner.containers.rename(reference, new_name);
+        Ok(record.map_err(lifecycle::LifecycleError::from)?)
+    }
+
+    /// Containers with their status; only running, paused and restarting ones unless `all`.
+    pub fn list(&self, all: bool) -> Vec<(ContainerRecord, ContainerStatus)> {
+        self.inner
+            .containers
+            .list()
+            .into_iter()
+            .filter_map(|record| {
+                let status = self.inner.refresh(&record)?;
+                (all || lifecycle::is_active(status.status)).then_some((record, status))
+            })
+            .collect()
+    }
+
+    pub fn inspect(&self, reference: &str) -> Result<(ContainerRecord, ContainerStatus)> {
+        let record = self
+            .inner
+            .containers
+            .get(reference)
+            .map_err(lifecycle::LifecycleError::from)?;
+        match self.inner.refresh(&record) {
+            Some(status) => Ok((record, status)),
+            None => Err(lifecycle::LifecycleError::from(
+                crate::container::store::StoreError::NotFound(reference.to_string()),
+            )
+            .into()),
+        }
+    }
+
+    /// The container's log; with `follow`, until the container is no longer running.
+    pub fn logs(
+        &self,
+        reference: &str,
+        options: &ReadOptions,
+        on_entry: impl FnMut(Entry) -> ControlFlow<()>,
+    ) -> Result<ReadStats> {
+        let record = self
+            .inner
+            .containers
+            .get(reference)
+            .map_err(lifecycle::LifecycleError::from)?;
+        let dir = self.inner.containers.container_dir(&record.id);
+        let stopped = || {
+            let status = self.inner.containers.status(&record.id);
+            !matches!(status, Ok(s) if matches!(s.status, Status::Running | Status::Paused))
+                || dir.join(EXIT_FILE).exists()
+        };
+        let path = logs::log_path(&dir, &record.id);
+        Ok(logs::read(&path, options, stopped, on_entry)
+            .map_err(lifecycle::LifecycleError::from)?)
+    }
+
+    /// One round of the supervisor: records containers that ended, applies their restart
+    /// policies, restarts those whose back-off is over. The supervisor thread calls it;
+    /// without one, the caller does.
+    pub fn reap(&self) {
+        self.inner.reap();
+    }
+}
