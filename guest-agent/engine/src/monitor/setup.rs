@@ -50,7 +50,11 @@ pub(super) fn start(cfg: &MonitorConfig) -> Result<Running, MonitorError> {
     // A restarted container must not look exited because of its previous run.
     let _ = fs::remove_file(dir.join(EXIT_FILE));
     let writer = Writer::open(&log_path(dir, &cfg.id), cfg.log)?;
-    let attach = listen(&dir.join(ATTACH_SOCKET))?;
+    // Sockets are bound by name inside the container's directory: an absolute path may be
+    // longer than the 108 bytes a Unix socket address holds.
+    std::env::set_current_dir(dir)
+        .map_err(MonitorError::sys(format!("enter {}", dir.display())))?;
+    let attach = listen(std::path::Path::new(ATTACH_SOCKET))?;
     let (child, ours) = make_stdio(cfg)?;
     let created = create_in_child(cfg, child);
     if created.is_err() && cfg.tty {
@@ -89,7 +93,7 @@ fn make_stdio(cfg: &MonitorConfig) -> Result<(ChildStdio, Stdio), MonitorError> 
     let null = || sys::dev_null().map_err(MonitorError::sys("open /dev/null"));
     let pipe = || sys::pipe().map_err(MonitorError::sys("create a pipe"));
     if cfg.tty {
-        let console = listen(&cfg.container_dir.join(CONSOLE_SOCKET))?;
+        let console = listen(std::path::Path::new(CONSOLE_SOCKET))?;
         let child = ChildStdio {
             fds: [null()?, null()?, null()?],
         };
@@ -194,7 +198,8 @@ fn create_and_start(cfg: &MonitorConfig, stdio: &ChildStdio) -> Result<i32, Stri
     for (target, fd) in stdio.fds.iter().enumerate() {
         sys::dup_onto(fd.as_raw_fd(), target as i32).map_err(|e| format!("stdio: {e}"))?;
     }
-    let console = cfg.tty.then(|| cfg.container_dir.join(CONSOLE_SOCKET));
+    // Relative: the runtime connects from this directory (see `start`).
+    let console = cfg.tty.then(|| std::path::PathBuf::from(CONSOLE_SOCKET));
     let mut container = berth_runtime::ContainerBuilder::new(&cfg.id, &cfg.runtime_root)
         .bundle(&cfg.bundle)
         .console_socket(console)

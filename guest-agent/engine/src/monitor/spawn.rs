@@ -102,6 +102,7 @@ pub fn spawn(cfg: &MonitorConfig, launch: &Launch) -> Result<Started, MonitorErr
 /// container runs or failed to start.
 pub fn run(cfg: MonitorConfig, report: Option<OwnedFd>) -> ! {
     sys::reset_signals();
+    sys::close_inherited(report.as_ref().map(|fd| fd.as_raw_fd()));
     let running = match setup::start(&cfg) {
         Ok(running) => running,
         Err(e) => {

@@ -112,6 +112,25 @@ pub(super) fn default_sigpipe() {
 
 /// Ends the process without running the caller's exit handlers or destructors: the monitor
 /// may be a fork of a larger program (the engine, a test binary) whose state is not ours.
+/// Closes every descriptor from 3 up except `keep`: a monitor forked from the engine must
+/// not hold the engine's other files (another start's report pipe would then stay open and
+/// that start would wait for this container to exit).
+pub(super) fn close_inherited(keep: Option<RawFd>) {
+    let fds: Vec<RawFd> = match std::fs::read_dir("/proc/self/fd") {
+        Ok(dir) => dir
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse().ok())
+            .filter(|fd| *fd > 2 && Some(*fd) != keep)
+            .collect(),
+        Err(_) => return,
+    };
+    for fd in fds {
+        // SAFETY: closing a descriptor number has no memory effects; the directory listing's
+        // own fd is already closed (EBADF then), and nothing in this process uses the others.
+        unsafe { libc::close(fd) };
+    }
+}
+
 pub(super) fn exit(code: i32) -> ! {
     // SAFETY: _exit never returns and touches no Rust state.
     unsafe { libc::_exit(code) }
