@@ -1,0 +1,103 @@
+//! The command line: docker-shaped verbs over the engine, for Linux users and tests until the
+//! Docker API server exists.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "berth-agent",
+    version,
+    about = "Berth's container engine (native Linux command line)"
+)]
+pub struct Cli {
+    /// Images, layers, volumes and containers.
+    #[arg(long, global = true, default_value = "/var/lib/berth")]
+    pub root: PathBuf,
+    /// berth-runtime's state (a tmpfs).
+    #[arg(long, global = true, default_value = "/run/berth/runtime")]
+    pub runtime_root: PathBuf,
+    /// Log debug output.
+    #[arg(long, global = true)]
+    pub debug: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load images from an OCI layout (dir or tar) or a `docker save` archive.
+    Load { path: PathBuf },
+    /// List images.
+    Images,
+    /// Create and start a container; without -d, print its output and exit with its code.
+    Run(RunArgs),
+    /// List containers (running only, unless -a).
+    Ps {
+        #[arg(short, long)]
+        all: bool,
+    },
+    /// Print a container's log.
+    Logs {
+        #[arg(short, long)]
+        follow: bool,
+        /// Only the last N lines.
+        #[arg(long)]
+        tail: Option<usize>,
+        #[arg(short, long)]
+        timestamps: bool,
+        container: String,
+    },
+    /// Start stopped containers.
+    Start { containers: Vec<String> },
+    /// Stop containers (signal, then SIGKILL after the timeout).
+    Stop {
+        #[arg(short, long)]
+        time: Option<u32>,
+        containers: Vec<String>,
+    },
+    /// Remove containers.
+    Rm {
+        #[arg(short, long)]
+        force: bool,
+        /// Also remove the container's anonymous volumes.
+        #[arg(short, long)]
+        volumes: bool,
+        containers: Vec<String>,
+    },
+    /// Wait for containers to exit and print their exit codes.
+    Wait { containers: Vec<String> },
+    /// The per-container monitor (started by the engine, not by hand).
+    #[command(hide = true)]
+    Monitor,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Run in the background and print the container id.
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Remove the container when it exits.
+    #[arg(long)]
+    pub rm: bool,
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Environment variables (KEY=VALUE).
+    #[arg(short, long)]
+    pub env: Vec<String>,
+    /// Volumes: NAME:/path or /host/path:/path, with an optional :ro.
+    #[arg(short, long)]
+    pub volume: Vec<String>,
+    /// Working directory inside the container.
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// user[:group] to run as.
+    #[arg(short, long)]
+    pub user: Option<String>,
+    #[arg(long)]
+    pub hostname: Option<String>,
+    pub image: String,
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}

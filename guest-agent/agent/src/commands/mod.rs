@@ -1,0 +1,59 @@
+//! One module per group of verbs; each is a thin adapter over `berth_engine::engine::Engine`.
+
+mod containers;
+mod images;
+mod run;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use berth_engine::engine::{Engine, EngineOptions};
+use berth_engine::monitor::Launch;
+
+use crate::cli::{Cli, Command};
+
+pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    let engine = open(&cli)?;
+    match cli.command {
+        Command::Load { path } => images::load(&engine, &path),
+        Command::Images => images::list(&engine),
+        Command::Run(args) => run::run(&engine, args),
+        Command::Ps { all } => containers::ps(&engine, all),
+        Command::Logs {
+            follow,
+            tail,
+            timestamps,
+            container,
+        } => containers::logs(&engine, &container, follow, tail, timestamps),
+        Command::Start { containers } => containers::each(&containers, |c| engine.start(c)),
+        Command::Stop { time, containers } => {
+            containers::each(&containers, |c| engine.stop(c, time))
+        }
+        Command::Rm {
+            force,
+            volumes,
+            containers,
+        } => containers::each(&containers, |c| engine.remove(c, force, volumes)),
+        Command::Wait { containers } => containers::wait(&engine, &containers),
+        Command::Monitor => anyhow::bail!(
+            "`monitor` is started by the engine with its configuration in the environment"
+        ),
+    }
+}
+
+/// The engine for one command: monitors are this binary's `monitor` mode; no supervisor
+/// thread (a one-shot command applies no restart policies; the long-running agent will).
+fn open(cli: &Cli) -> anyhow::Result<Engine> {
+    let program = std::env::current_exe().context("Cannot find this program's path")?;
+    let options = EngineOptions {
+        root: cli.root.clone(),
+        runtime_root: cli.runtime_root.clone(),
+        monitor_launch: Launch::Exec {
+            program,
+            args: vec!["monitor".into()],
+        },
+        supervise: None::<Duration>,
+    };
+    Engine::open(options)
+        .with_context(|| format!("Cannot open the engine at {}", cli.root.display()))
+}

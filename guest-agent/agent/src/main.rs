@@ -1,0 +1,46 @@
+//! `berth-agent`: Berth's engine as a program. Natively on Linux it is a command line over
+//! the engine (until the Docker API server arrives); `berth-agent monitor` is the
+//! per-container monitor the engine starts (one small process per container).
+
+mod cli;
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    // The monitor is exec'd by the engine with its configuration in the environment; it
+    // must not parse anything else or allocate more than it needs.
+    if std::env::args_os().nth(1).is_some_and(|a| a == "monitor") {
+        berth_engine::monitor::run_from_env();
+    }
+    let cli = cli::Cli::parse();
+    let level = if cli.debug {
+        tracing::Level::DEBUG
+    } else {
+        tracing::Level::WARN
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .init();
+    match commands::run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+            let mut message = String::new();
+            for part in chain {
+                if !message.contains(&part) {
+                    if !message.is_empty() {
+                        message.push_str(": ");
+                    }
+                    message.push_str(&part);
+                }
+            }
+            eprintln!("berth-agent: {message}");
+            ExitCode::from(125)
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! berth-agent's command line against the real engine (root): load the berth/hello demo
+//! image, run containers in the foreground and background, and see a container outlive the
+//! engine process that started it (every command here is a new engine process).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+struct Agent {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    runtime_root: PathBuf,
+}
+
+impl Agent {
+    fn new() -> Agent {
+        assert!(std::fs::metadata("/proc/self/ns/mnt").is_ok());
+        // Short paths: the monitor's sockets live in the container directory.
+        let dir = tempfile::Builder::new()
+            .prefix("ba")
+            .tempdir_in("/tmp")
+            .unwrap();
+        let agent = Agent {
+            root: dir.path().join("r"),
+            runtime_root: dir.path().join("rt"),
+            _dir: dir,
+        };
+        agent.ok(&["load", hello_archive().to_str().unwrap()]);
+        agent
+    }
+
+    fn cmd(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_berth-agent"))
+            .arg("--root")
+            .arg(&self.root)
+            .arg("--runtime-root")
+            .arg(&self.runtime_root)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.cmd(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        // Whatever a failed test left running goes; the temp dir then goes too.
+        let ps = self.cmd(&["ps", "-a"]);
+        for line in String::from_utf8_lossy(&ps.stdout).lines().skip(1) {
+            if let Some(id) = line.split_whitespace().next() {
+                let _ = self.cmd(&["rm", "-f", "-v", id]);
+            }
+        }
+    }
+}
+
+/// The demo image, built once per test binary by the project's script.
+fn hello_archive() -> &'static Path {
+    static ARCHIVE: OnceLock<PathBuf> = OnceLock::new();
+    ARCHIVE.get_or_init(|| {
+        let out = std::env::temp_dir().join(format!("berth-agent-hello-{}", std::process::id()));
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../images/hello/build");
+        let status = Command::new(script).arg(&out).output().unwrap();
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        out.join("berth-hello.tar")
+    })
+}
+
+#[test]
+fn root_run_prints_output_and_exits_with_the_containers_code() {
+    let agent = Agent::new();
+    let out = agent.cmd(&[
+        "run",
+        "--rm",
+        "berth/hello",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 4",
+    ]);
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "out\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
+    // --rm left nothing behind.
+    assert_eq!(agent.ok(&["ps", "-a"]).lines().count(), 1);
+}
+
+#[test]
+fn root_a_background_container_outlives_the_engine_process_that_started_it() {
+    let agent = Agent::new();
+    let id = agent.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "ticker",
+        "berth/hello",
+        "sh",
+        "-c",
+        "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done",
+    ]);
+    assert_eq!(id.trim().len(), 64, "{id}");
+    // `run -d` has exited: each command below is a new engine that reattaches.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let logs = agent.ok(&["logs", "ticker"]);
+        if logs.contains("tick 3") {
+            assert!(
+                logs.starts_with("tick 0\ntick 1\ntick 2\ntick 3"),
+                "gap in the log: {logs}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "no output: {logs:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(agent.ok(&["ps"]).contains("running"));
+    agent.ok(&["stop", "-t", "1", "ticker"]);
+    let ps = agent.ok(&["ps", "-a"]);
+    assert!(
+        ps.contains("exited(137)") || ps.contains("exited(143)"),
+        "{ps}"
+    );
+    agent.ok(&["rm", "ticker"]);
+    assert_eq!(agent.ok(&["ps", "-a"]).lines().count(), 1);
+}
+
+#[test]
+fn root_bad_input_is_a_clear_error() {
+    let agent = Agent::new();
+    let out = agent.cmd(&["run", "--rm", "no/such-image", "true"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("No such image: no/such-image"),
+        "{out:?}"
+    );
+    let out = agent.cmd(&["run", "--rm", "-e", "=nokey", "berth/hello", "true"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .to_lowercase()
+            .contains("env"),
+        "{out:?}"
+    );
+    agent.ok(&["run", "-d", "--name", "dup", "berth/hello", "sleep", "30"]);
+    let out = agent.cmd(&["run", "-d", "--name", "dup", "berth/hello", "true"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already in use"),
+        "{out:?}"
+    );
+    let out = agent.cmd(&["rm", "dup"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot remove a running container"),
+        "{out:?}"
+    );
+}
