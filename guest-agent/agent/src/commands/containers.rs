@@ -6,10 +6,7 @@ use berth_engine::logs::{ReadOptions, Stream};
 
 /// Applies `action` to every container named, reporting each failure and going on (docker's
 /// behaviour for stop/rm/start with several names); exit code 1 if any failed.
-pub fn each(
-    names: &[String],
-    action: impl Fn(&str) -> Result<(), berth_engine::engine::EngineError>,
-) -> anyhow::Result<u8> {
+pub fn each(names: &[String], action: impl Fn(&str) -> anyhow::Result<()>) -> anyhow::Result<u8> {
     anyhow::ensure!(!names.is_empty(), "name at least one container");
     let mut failed = false;
     for name in names {

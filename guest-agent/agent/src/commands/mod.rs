@@ -25,15 +25,15 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             timestamps,
             container,
         } => containers::logs(&engine, &container, follow, tail, timestamps),
-        Command::Start { containers } => containers::each(&containers, |c| engine.start(c)),
+        Command::Start { containers } => containers::each(&containers, |c| Ok(engine.start(c)?)),
         Command::Stop { time, containers } => {
-            containers::each(&containers, |c| engine.stop(c, time))
+            containers::each(&containers, |c| Ok(engine.stop(c, time)?))
         }
         Command::Rm {
             force,
             volumes,
             containers,
-        } => containers::each(&containers, |c| engine.remove(c, force, volumes)),
+        } => containers::each(&containers, |c| Ok(engine.remove(c, force, volumes)?)),
         Command::Wait { containers } => containers::wait(&engine, &containers),
         Command::Monitor => anyhow::bail!(
             "`monitor` is started by the engine with its configuration in the environment"
