@@ -166,3 +166,45 @@ fn root_bad_input_is_a_clear_error() {
         "{out:?}"
     );
 }
+
+#[test]
+fn root_sigkill_of_the_engine_mid_output_loses_nothing() {
+    use std::io::{BufRead, BufReader};
+    let agent = Agent::new();
+    let script = "i=0; while [ $i -lt 30 ]; do echo line $i; i=$((i+1)); sleep 0.05; done; exit 7";
+    let mut engine = Command::new(env!("CARGO_BIN_EXE_berth-agent"))
+        .arg("--root")
+        .arg(&agent.root)
+        .arg("--runtime-root")
+        .arg(&agent.runtime_root)
+        .args([
+            "run",
+            "--name",
+            "counter",
+            "berth/hello",
+            "sh",
+            "-c",
+            script,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(engine.stdout.take().unwrap()).lines();
+    // Kill the engine process while the container is in the middle of its output.
+    while let Some(Ok(line)) = lines.next() {
+        if line == "line 5" {
+            break;
+        }
+    }
+    engine.kill().unwrap();
+    engine.wait().unwrap();
+    // A new engine finds the container, which kept running and logging, and its exit code.
+    assert_eq!(agent.ok(&["wait", "counter"]).trim(), "7");
+    let expected: String = (0..30).map(|i| format!("line {i}\n")).collect();
+    assert_eq!(
+        agent.ok(&["logs", "counter"]),
+        expected,
+        "the log has a gap"
+    );
+    assert!(agent.ok(&["ps", "-a"]).contains("exited(7)"));
+}
