@@ -68,6 +68,20 @@ pub enum Command {
     },
     /// Wait for containers to exit and print their exit codes.
     Wait { containers: Vec<String> },
+    /// Run a command in a running container; exits with its code.
+    Exec(ExecArgs),
+    /// Show the processes of a running container.
+    Top { container: String },
+    /// Show one sample of a container's CPU time, memory and pids.
+    Stats { containers: Vec<String> },
+    /// Copy out as a tar (`CONTAINER:PATH -`) or in from a tar (`- CONTAINER:DIR`).
+    Cp { source: String, destination: String },
+    /// Remove images.
+    Rmi {
+        #[arg(short, long)]
+        force: bool,
+        images: Vec<String>,
+    },
     /// The per-container monitor (started by the engine, not by hand).
     #[command(hide = true)]
     Monitor,
@@ -99,5 +113,21 @@ pub struct RunArgs {
     pub hostname: Option<String>,
     pub image: String,
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Environment variables (KEY=VALUE).
+    #[arg(short, long)]
+    pub env: Vec<String>,
+    /// Working directory inside the container.
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// user[:group] to run as.
+    #[arg(short, long)]
+    pub user: Option<String>,
+    pub container: String,
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
     pub command: Vec<String>,
 }

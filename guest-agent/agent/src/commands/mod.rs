@@ -1,7 +1,9 @@
 //! One module per group of verbs; each is a thin adapter over `berth_engine::engine::Engine`.
 
 mod containers;
+mod exec;
 mod images;
+mod inspect;
 mod run;
 
 use std::time::Duration;
@@ -35,6 +37,14 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             containers,
         } => containers::each(&containers, |c| Ok(engine.remove(c, force, volumes)?)),
         Command::Wait { containers } => containers::wait(&engine, &containers),
+        Command::Exec(args) => exec::exec(&engine, args),
+        Command::Top { container } => inspect::top(&engine, &container),
+        Command::Stats { containers } => inspect::stats(&engine, &containers),
+        Command::Cp {
+            source,
+            destination,
+        } => exec::cp(&engine, &source, &destination),
+        Command::Rmi { force, images } => inspect::rmi(&engine, &images, force),
         Command::Monitor => anyhow::bail!(
             "`monitor` is started by the engine with its configuration in the environment"
         ),

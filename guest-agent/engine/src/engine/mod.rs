@@ -12,7 +12,11 @@
 //! Every operation on a container also syncs it first, so nothing waits for a tick to see
 //! that a container ended.
 
+mod copy;
 mod error;
+mod exec;
+mod images;
+mod stats;
 mod supervisor;
 #[cfg(test)]
 mod tests_fixture;
@@ -24,6 +28,7 @@ mod tests_root_leaks;
 mod tests_root_reattach;
 #[cfg(test)]
 mod tests_root_restart;
+mod top;
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;
@@ -41,9 +46,14 @@ use crate::logs::{self, Entry, ReadOptions, ReadStats};
 use crate::monitor::{Launch, EXIT_FILE};
 use crate::volume::VolumeStore;
 
+pub use copy::CopyError;
 pub use error::{EngineError, Result};
+pub use exec::{ExecConfig, ExecError, ExecStdio};
+pub use images::{ImageDeleted, ImageRemoveError};
 pub use lifecycle::ErrorKind;
+pub use stats::{Stats, StatsError};
 use supervisor::Supervisor;
+pub use top::{Top, TopError};
 
 /// berth-runtime's state root when none is given: tmpfs, gone with the machine, as the
 /// containers are.
