@@ -13,6 +13,13 @@ fn main() -> ExitCode {
     // The monitor is exec'd by the engine with its configuration in the environment; it
     // must not parse anything else or allocate more than it needs.
     if std::env::args_os().nth(1).is_some_and(|a| a == "monitor") {
+        // The monitor's child creates the container, so the container's first process
+        // starts as a fork of this binary: run from an unwritable view of it first
+        // (CVE-2019-5736, as berth-runtime does).
+        if let Err(e) = berth_runtime::sealed::ensure_sealed(std::path::Path::new("/run/berth")) {
+            eprintln!("berth-agent monitor: {e}");
+            return ExitCode::from(125);
+        }
         berth_engine::monitor::run_from_env();
     }
     let cli = cli::Cli::parse();

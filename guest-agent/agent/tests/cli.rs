@@ -208,3 +208,23 @@ fn root_sigkill_of_the_engine_mid_output_loses_nothing() {
     );
     assert!(agent.ok(&["ps", "-a"]).contains("exited(7)"));
 }
+
+/// CVE-2019-5736 through the engine: the container's first process is forked from the
+/// monitor, so the monitor must not be the writable host binary.
+#[test]
+fn root_the_monitor_runs_from_an_unwritable_view_of_the_agent() {
+    let agent = Agent::new();
+    let id = agent.ok(&["run", "-d", "berth/hello", "sleep", "30"]);
+    let pid_file = agent
+        .root
+        .join("containers")
+        .join(id.trim())
+        .join("monitor.pid");
+    let pid = std::fs::read_to_string(pid_file).unwrap();
+    let exe = std::fs::File::open(format!("/proc/{}/exe", pid.trim())).unwrap();
+    let flags = nix::sys::statvfs::fstatvfs(&exe).unwrap().flags();
+    assert!(
+        flags.contains(nix::sys::statvfs::FsFlags::ST_RDONLY),
+        "the monitor runs from a writable binary"
+    );
+}

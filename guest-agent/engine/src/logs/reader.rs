@@ -14,8 +14,15 @@ use super::lines::{Lines, Next};
 use super::tail::start_of_last;
 use super::{rotated_path, Entry, LogError};
 
-/// How often a follow looks for new lines (and for a rotation) once it has read everything.
+/// How often a follow looks for new lines (and for a rotation) once it has read everything:
+/// soon after activity (a short-lived container's end is noticed within a millisecond or
+/// two, which `run` waits on), backing off to the slowest interval when the log is quiet.
+const FOLLOW_POLL_MIN: Duration = Duration::from_millis(1);
 const FOLLOW_POLL: Duration = Duration::from_millis(50);
+
+fn next_poll(current: Duration) -> Duration {
+    (current * 2).min(FOLLOW_POLL)
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReadOptions {
@@ -53,6 +60,7 @@ pub fn read(
         stats: ReadStats::default(),
         on_entry: &mut on_entry,
     };
+    let mut poll = FOLLOW_POLL_MIN;
     let mut live = loop {
         let files = open_all(path)?;
         if !files.is_empty() {
@@ -64,15 +72,21 @@ pub fn read(
         if !opts.follow || stopped() {
             return Ok(session.stats);
         }
-        std::thread::sleep(FOLLOW_POLL);
+        std::thread::sleep(poll);
+        poll = next_poll(poll);
     };
     if !opts.follow {
         return Ok(session.stats);
     }
+    poll = FOLLOW_POLL_MIN;
     loop {
         let stop = stopped();
+        let before = session.stats.entries;
         if session.drain(&mut live)?.is_break() {
             break;
+        }
+        if session.stats.entries != before {
+            poll = FOLLOW_POLL_MIN;
         }
         if let Some(next) = session.after_rotation(&mut live)? {
             live = match next {
@@ -84,7 +98,8 @@ pub fn read(
         if stop {
             break;
         }
-        std::thread::sleep(FOLLOW_POLL);
+        std::thread::sleep(poll);
+        poll = next_poll(poll);
     }
     Ok(session.stats)
 }

@@ -18,6 +18,13 @@ pub const DEFAULT_STOP_TIMEOUT: u32 = 10;
 const KILL_WAIT: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(20);
 
+/// Sleeps `poll`, then doubles it up to [`POLL`]: an exit that comes at once (a short
+/// `run --rm`) is seen within a millisecond or two, a long wait costs little.
+fn pause_and_back_off(poll: &mut Duration) {
+    std::thread::sleep(*poll);
+    *poll = (*poll * 2).min(POLL);
+}
+
 /// Stops a running (or paused) container and records it as stopped by the user, so no
 /// restart policy brings it back. `timeout` (seconds) defaults to the container's
 /// `stop_timeout`, else 10.
@@ -104,6 +111,7 @@ pub fn unpause(ctx: &Ctx, id: &str) -> Result<()> {
 /// next run.
 pub fn wait(ctx: &Ctx, id: &str) -> Result<i32> {
     let dir = ctx.containers.container_dir(id);
+    let mut poll = Duration::from_millis(1);
     loop {
         // Looked up each time: a container removed meanwhile is a NotFound, not a hang.
         ctx.containers.get(id)?;
@@ -117,13 +125,14 @@ pub fn wait(ctx: &Ctx, id: &str) -> Result<i32> {
             Status::Restarting => {}
             _ => return Ok(status.exit_code),
         }
-        std::thread::sleep(POLL);
+        pause_and_back_off(&mut poll);
     }
 }
 
 /// Polls for `exit.json` for up to `timeout`.
 pub(super) fn wait_for_exit(dir: &Path, timeout: Duration) -> Option<ExitRecord> {
     let deadline = Instant::now() + timeout;
+    let mut poll = Duration::from_millis(1);
     loop {
         if let Ok(Some(exit)) = ExitRecord::load(dir) {
             return Some(exit);
@@ -131,7 +140,7 @@ pub(super) fn wait_for_exit(dir: &Path, timeout: Duration) -> Option<ExitRecord>
         if Instant::now() >= deadline {
             return None;
         }
-        std::thread::sleep(POLL);
+        pause_and_back_off(&mut poll);
     }
 }
 
