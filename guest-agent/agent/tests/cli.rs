@@ -2,83 +2,12 @@
 //! image, run containers in the foreground and background, and see a container outlive the
 //! engine process that started it (every command here is a new engine process).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+mod common;
+
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-struct Agent {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-    runtime_root: PathBuf,
-}
-
-impl Agent {
-    fn new() -> Agent {
-        assert!(std::fs::metadata("/proc/self/ns/mnt").is_ok());
-        // Short paths: the monitor's sockets live in the container directory.
-        let dir = tempfile::Builder::new()
-            .prefix("ba")
-            .tempdir_in("/tmp")
-            .unwrap();
-        let agent = Agent {
-            root: dir.path().join("r"),
-            runtime_root: dir.path().join("rt"),
-            _dir: dir,
-        };
-        agent.ok(&["load", hello_archive().to_str().unwrap()]);
-        agent
-    }
-
-    fn cmd(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_berth-agent"))
-            .arg("--root")
-            .arg(&self.root)
-            .arg("--runtime-root")
-            .arg(&self.runtime_root)
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.cmd(args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        // Whatever a failed test left running goes; the temp dir then goes too.
-        let ps = self.cmd(&["ps", "-a"]);
-        for line in String::from_utf8_lossy(&ps.stdout).lines().skip(1) {
-            if let Some(id) = line.split_whitespace().next() {
-                let _ = self.cmd(&["rm", "-f", "-v", id]);
-            }
-        }
-    }
-}
-
-/// The demo image, built once per test binary by the project's script.
-fn hello_archive() -> &'static Path {
-    static ARCHIVE: OnceLock<PathBuf> = OnceLock::new();
-    ARCHIVE.get_or_init(|| {
-        let out = std::env::temp_dir().join(format!("berth-agent-hello-{}", std::process::id()));
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../images/hello/build");
-        let status = Command::new(script).arg(&out).output().unwrap();
-        assert!(
-            status.status.success(),
-            "{}",
-            String::from_utf8_lossy(&status.stderr)
-        );
-        out.join("berth-hello.tar")
-    })
-}
+use common::Agent;
 
 #[test]
 fn root_run_prints_output_and_exits_with_the_containers_code() {

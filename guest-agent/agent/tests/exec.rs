@@ -1,89 +1,12 @@
 //! berth-agent's exec, top, stats, cp and rmi against the real engine (root), on the
 //! berth/hello demo image; every command is a new engine process.
 
+mod common;
+
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::process::{Command, Stdio};
 
-struct Agent {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-    runtime_root: PathBuf,
-}
-
-impl Agent {
-    fn new() -> Agent {
-        let dir = tempfile::Builder::new()
-            .prefix("bx")
-            .tempdir_in("/tmp")
-            .unwrap();
-        let agent = Agent {
-            root: dir.path().join("r"),
-            runtime_root: dir.path().join("rt"),
-            _dir: dir,
-        };
-        agent.ok(&["load", hello_archive().to_str().unwrap()]);
-        agent
-    }
-
-    fn cmd_with_stdin(&self, args: &[&str], stdin: &[u8]) -> Output {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_berth-agent"))
-            .arg("--root")
-            .arg(&self.root)
-            .arg("--runtime-root")
-            .arg(&self.runtime_root)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(stdin).unwrap();
-        child.wait_with_output().unwrap()
-    }
-
-    fn cmd(&self, args: &[&str]) -> Output {
-        self.cmd_with_stdin(args, b"")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.cmd(args);
-        assert!(out.status.success(), "{args:?}: {out:?}");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn fails(&self, args: &[&str], message: &str) {
-        let out = self.cmd(args);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            !out.status.success() && stderr.contains(message),
-            "{args:?}: {out:?}"
-        );
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let ps = self.cmd(&["ps", "-a"]);
-        for line in String::from_utf8_lossy(&ps.stdout).lines().skip(1) {
-            if let Some(id) = line.split_whitespace().next() {
-                let _ = self.cmd(&["rm", "-f", "-v", id]);
-            }
-        }
-    }
-}
-
-fn hello_archive() -> &'static Path {
-    static ARCHIVE: OnceLock<PathBuf> = OnceLock::new();
-    ARCHIVE.get_or_init(|| {
-        let out = std::env::temp_dir().join(format!("berth-exec-hello-{}", std::process::id()));
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../images/hello/build");
-        let status = Command::new(script).arg(&out).output().unwrap();
-        assert!(status.status.success(), "{status:?}");
-        out.join("berth-hello.tar")
-    })
-}
+use common::Agent;
 
 /// The names in a tar stream, listed by the host's tar.
 fn tar_names(archive: &[u8]) -> Vec<String> {

@@ -171,7 +171,8 @@ pub fn anonymous_volume_names(container_dir: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn is_mount_point(path: &Path) -> bool {
+/// True when `path` is the root of a mount (its device differs from its parent's).
+pub fn is_mount_point(path: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     match (
         std::fs::metadata(path),

@@ -79,7 +79,7 @@ impl Engine {
         let result = self.inner.locked(reference, |ctx, record| {
             let dir = ctx.containers.container_dir(&record.id);
             let root = bundle_dir(&dir).join("rootfs");
-            if is_mount_point(&root) {
+            if crate::container::prepare::is_mount_point(&root) {
                 return Ok(op(&root));
             }
             mount_root(ctx, record, &dir, &root)?;
@@ -111,15 +111,4 @@ fn mount_root(
     })?;
     rootfs::mount(&lowers, &dirs.upper, &dirs.work, root).map_err(PrepareError::from)?;
     Ok(())
-}
-
-fn is_mount_point(path: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (
-        std::fs::metadata(path),
-        path.parent().map(std::fs::metadata),
-    ) {
-        (Ok(me), Some(Ok(parent))) => me.dev() != parent.dev(),
-        _ => false,
-    }
 }
