@@ -70,9 +70,19 @@ pub enum Command {
     Wait { containers: Vec<String> },
     /// Run a command in a running container; exits with its code.
     Exec(ExecArgs),
+    /// Attach to a running container's output (and stdin); detach with ctrl-p,ctrl-q.
+    Attach {
+        /// The detach sequence (ctrl-X or single characters, comma-separated).
+        #[arg(long)]
+        detach_keys: Option<String>,
+        /// Do not send this program's stdin to the container.
+        #[arg(long)]
+        no_stdin: bool,
+        container: String,
+    },
     /// Show the processes of a running container.
     Top { container: String },
-    /// Show one sample of a container's CPU time, memory and pids.
+    /// Show one sample of a container's CPU time, memory, pids, block io and network bytes.
     Stats { containers: Vec<String> },
     /// Copy out as a tar (`CONTAINER:PATH -`) or in from a tar (`- CONTAINER:DIR`).
     Cp { source: String, destination: String },
@@ -82,9 +92,24 @@ pub enum Command {
         force: bool,
         images: Vec<String>,
     },
+    /// Manage images (`image prune`).
+    Image {
+        #[command(subcommand)]
+        command: ImageCommand,
+    },
     /// The per-container monitor (started by the engine, not by hand).
     #[command(hide = true)]
     Monitor,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Remove dangling images (with -a, every image no container uses) and the blobs and
+    /// layers nothing needs any more.
+    Prune {
+        #[arg(short, long)]
+        all: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -111,6 +136,12 @@ pub struct RunArgs {
     pub user: Option<String>,
     #[arg(long)]
     pub hostname: Option<String>,
+    /// Keep the container's stdin open (for `attach`).
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Give the container a terminal.
+    #[arg(short, long)]
+    pub tty: bool,
     pub image: String,
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
@@ -127,7 +158,27 @@ pub struct ExecArgs {
     /// user[:group] to run as.
     #[arg(short, long)]
     pub user: Option<String>,
+    /// With -t: send this program's stdin to the terminal (without -t stdin always goes).
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Run the command on a terminal.
+    #[arg(short, long)]
+    pub tty: bool,
+    /// With -t: the terminal's size, ROWSxCOLS (default: this program's terminal's).
+    #[arg(long, hide = true, value_parser = parse_size)]
+    pub size: Option<(u16, u16)>,
     pub container: String,
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
     pub command: Vec<String>,
+}
+
+/// `ROWSxCOLS`, both non-zero.
+fn parse_size(spec: &str) -> Result<(u16, u16), String> {
+    let parsed = spec
+        .split_once('x')
+        .and_then(|(r, c)| Some((r.parse::<u16>().ok()?, c.parse::<u16>().ok()?)));
+    match parsed {
+        Some((rows, cols)) if rows > 0 && cols > 0 => Ok((rows, cols)),
+        _ => Err(format!("invalid size {spec:?}: expected ROWSxCOLS")),
+    }
 }

@@ -2,9 +2,10 @@
 //! stdin/stdout.
 
 use std::io::Write;
+use std::os::fd::AsFd;
 use std::path::Path;
 
-use berth_engine::engine::{Engine, ExecConfig, ExecStdio};
+use berth_engine::engine::{Engine, ExecConfig, ExecStdio, RawTerminal};
 
 use crate::cli::ExecArgs;
 
@@ -14,11 +15,29 @@ pub fn exec(engine: &Engine, args: ExecArgs) -> anyhow::Result<u8> {
         env: args.env,
         user: args.user,
         working_dir: args.workdir,
+        tty: args.tty,
+        console_size: args.size,
+    };
+    // A terminal without -i reads nothing from this program's stdin.
+    let stdio = if args.tty && !args.interactive {
+        let null = std::fs::File::open("/dev/null")?;
+        ExecStdio::Fds([null.into(), stdout_copy()?, stdout_copy()?])
+    } else {
+        ExecStdio::Inherit
     };
     // Whatever this process buffered goes out before the exec writes to the same fds.
     std::io::stdout().flush()?;
-    let code = engine.exec(&args.container, &config, ExecStdio::Inherit)?;
+    let _raw = if args.tty && args.interactive {
+        RawTerminal::enter(std::io::stdin().as_fd())?
+    } else {
+        None
+    };
+    let code = engine.exec(&args.container, &config, stdio)?;
     Ok(u8::try_from(code).unwrap_or(255))
+}
+
+fn stdout_copy() -> anyhow::Result<std::os::fd::OwnedFd> {
+    Ok(std::io::stdout().as_fd().try_clone_to_owned()?)
 }
 
 /// `CONTAINER:PATH -` writes a tar of PATH to stdout; `- CONTAINER:DIR` extracts the tar

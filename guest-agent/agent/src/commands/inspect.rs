@@ -1,5 +1,5 @@
 //! Looking at containers (`top`, `stats`) and removing images (`rmi`, refused while a
-//! container uses the image).
+//! container uses the image; `image prune`).
 
 use berth_engine::engine::{Engine, ImageDeleted};
 
@@ -28,12 +28,21 @@ pub fn top(engine: &Engine, container: &str) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-/// One sample per container: CPU time in nanoseconds, memory in bytes.
+/// One sample per container: CPU time in nanoseconds; memory, block io and network
+/// (all interfaces but `lo`) in bytes.
 pub fn stats(engine: &Engine, containers: &[String]) -> anyhow::Result<u8> {
     anyhow::ensure!(!containers.is_empty(), "name at least one container");
     println!(
-        "{:<14} {:>16} {:>14} {:>20} {:>6}",
-        "CONTAINER", "CPU NS", "MEM USAGE", "MEM LIMIT", "PIDS"
+        "{:<14} {:>16} {:>14} {:>20} {:>6} {:>12} {:>12} {:>12} {:>12}",
+        "CONTAINER",
+        "CPU NS",
+        "MEM USAGE",
+        "MEM LIMIT",
+        "PIDS",
+        "BLOCK READ",
+        "BLOCK WRITE",
+        "NET RX",
+        "NET TX"
     );
     for container in containers {
         let stats = engine.stats(container)?;
@@ -42,8 +51,14 @@ pub fn stats(engine: &Engine, containers: &[String]) -> anyhow::Result<u8> {
             .map_or_else(|| "unlimited".to_string(), |l| l.to_string());
         let id: String = container.chars().take(14).collect();
         println!(
-            "{id:<14} {:>16} {:>14} {limit:>20} {:>6}",
-            stats.cpu_usage_ns, stats.memory_usage, stats.pids
+            "{id:<14} {:>16} {:>14} {limit:>20} {:>6} {:>12} {:>12} {:>12} {:>12}",
+            stats.cpu_usage_ns,
+            stats.memory_usage,
+            stats.pids,
+            stats.block_read_bytes,
+            stats.block_write_bytes,
+            stats.net_rx_bytes,
+            stats.net_tx_bytes
         );
     }
     Ok(0)
@@ -69,4 +84,23 @@ pub fn rmi(engine: &Engine, images: &[String], force: bool) -> anyhow::Result<u8
         }
     }
     Ok(u8::from(failed))
+}
+
+/// `image prune [-a]`: what was removed, then the space reclaimed.
+pub fn prune(engine: &Engine, all: bool) -> anyhow::Result<u8> {
+    let pruned = engine.prune_images(all)?;
+    for step in &pruned.deleted {
+        match step {
+            ImageDeleted::Untagged(name) => println!("untagged: {name}"),
+            ImageDeleted::Deleted(id) => println!("deleted: {id}"),
+        }
+    }
+    let gc = &pruned.collected;
+    println!(
+        "Total reclaimed space: {} bytes ({} blobs, {} layers)",
+        gc.bytes_freed,
+        gc.blobs_removed.len(),
+        gc.layers_removed.len()
+    );
+    Ok(0)
 }

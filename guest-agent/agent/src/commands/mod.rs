@@ -1,5 +1,6 @@
 //! One module per group of verbs; each is a thin adapter over `berth_engine::engine::Engine`.
 
+mod attach;
 mod containers;
 mod exec;
 mod images;
@@ -12,7 +13,7 @@ use anyhow::Context;
 use berth_engine::engine::{Engine, EngineOptions};
 use berth_engine::monitor::Launch;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, ImageCommand};
 
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     let engine = open(&cli)?;
@@ -38,6 +39,11 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         } => containers::each(&containers, |c| Ok(engine.remove(c, force, volumes)?)),
         Command::Wait { containers } => containers::wait(&engine, &containers),
         Command::Exec(args) => exec::exec(&engine, args),
+        Command::Attach {
+            detach_keys,
+            no_stdin,
+            container,
+        } => attach::attach(&engine, &container, detach_keys, !no_stdin),
         Command::Top { container } => inspect::top(&engine, &container),
         Command::Stats { containers } => inspect::stats(&engine, &containers),
         Command::Cp {
@@ -45,6 +51,9 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             destination,
         } => exec::cp(&engine, &source, &destination),
         Command::Rmi { force, images } => inspect::rmi(&engine, &images, force),
+        Command::Image {
+            command: ImageCommand::Prune { all },
+        } => inspect::prune(&engine, all),
         Command::Monitor => anyhow::bail!(
             "`monitor` is started by the engine with its configuration in the environment"
         ),

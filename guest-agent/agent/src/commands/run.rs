@@ -15,6 +15,8 @@ pub fn run(engine: &Engine, args: RunArgs) -> anyhow::Result<u8> {
         working_dir: args.workdir.clone(),
         user: args.user.clone(),
         hostname: args.hostname.clone(),
+        tty: args.tty,
+        open_stdin: args.interactive,
         mounts: args
             .volume
             .iter()

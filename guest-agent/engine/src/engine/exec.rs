@@ -34,6 +34,10 @@ pub struct ExecConfig {
     pub env: Vec<String>,
     pub user: Option<String>,
     pub working_dir: Option<String>,
+    /// A pty instead of the caller's stdio (see `exec_tty`).
+    pub tty: bool,
+    /// With `tty`: the window size, rows and columns (default: the caller's terminal's).
+    pub console_size: Option<(u16, u16)>,
 }
 
 /// Where the exec'd process's stdin, stdout and stderr go.
@@ -110,6 +114,9 @@ impl Engine {
             detach: false,
             preserve_fds: 0,
         };
+        if config.tty {
+            return super::exec_tty::run_tty(&container, options, config.console_size, stdio);
+        }
         run_forked(&container, options, stdio)
     }
 
@@ -171,7 +178,7 @@ fn build_process(bundle: &Path, config: &ExecConfig) -> Result<Process, ExecErro
         process.set_cwd(cwd.into());
     }
     process
-        .set_terminal(Some(false))
+        .set_terminal(Some(config.tty))
         .set_console_size(None)
         .set_args(Some(config.cmd.clone()))
         .set_env(Some(merge_env(&env, &config.env)));
@@ -179,7 +186,7 @@ fn build_process(bundle: &Path, config: &ExecConfig) -> Result<Process, ExecErro
 }
 
 /// Forks the helper that runs the exec with `stdio` on fds 0-2; its exit code.
-fn run_forked(
+pub(super) fn run_forked(
     container: &Container,
     options: ExecOptions,
     stdio: ExecStdio,
@@ -230,7 +237,7 @@ fn run_forked(
     }
 }
 
-fn high_copy(fd: std::os::fd::BorrowedFd) -> Result<OwnedFd, ExecError> {
+pub(super) fn high_copy(fd: std::os::fd::BorrowedFd) -> Result<OwnedFd, ExecError> {
     let raw = fcntl(fd.as_raw_fd(), FcntlArg::F_DUPFD_CLOEXEC(3))
         .map_err(sys("duplicate a descriptor"))?;
     // SAFETY: fcntl just returned this new descriptor; nothing else owns it.

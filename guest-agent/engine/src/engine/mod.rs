@@ -12,16 +12,22 @@
 //! Every operation on a container also syncs it first, so nothing waits for a tick to see
 //! that a container ended.
 
+mod attach;
 mod copy;
 mod error;
 mod exec;
+mod exec_tty;
 mod images;
 mod stats;
 mod supervisor;
 #[cfg(test)]
+mod tests_attach;
+#[cfg(test)]
 mod tests_fixture;
 #[cfg(test)]
 mod tests_root;
+#[cfg(test)]
+mod tests_root_gc;
 #[cfg(test)]
 mod tests_root_leaks;
 #[cfg(test)]
@@ -46,10 +52,15 @@ use crate::logs::{self, Entry, ReadOptions, ReadStats};
 use crate::monitor::{Launch, EXIT_FILE};
 use crate::volume::VolumeStore;
 
+pub use attach::{
+    parse_detach_keys, AttachEnd, AttachError, AttachOptions, Demux, DetachWatch,
+    DEFAULT_DETACH_KEYS,
+};
 pub use copy::CopyError;
 pub use error::{EngineError, Result};
 pub use exec::{ExecConfig, ExecError, ExecStdio};
-pub use images::{ImageDeleted, ImageRemoveError};
+pub use exec_tty::{set_window_size, RawTerminal};
+pub use images::{ImageDeleted, ImageRemoveError, ImagesPruned};
 pub use lifecycle::ErrorKind;
 pub use stats::{Stats, StatsError};
 use supervisor::Supervisor;

@@ -1,7 +1,11 @@
 //! Images: the content store, layer unpacking, import and export.
 pub mod export;
+pub mod gc;
 pub mod import;
 pub mod layer;
 pub mod layers;
 pub mod reference;
 pub mod store;
+
+#[cfg(test)]
+mod tests_root_diskfull;
