@@ -5,6 +5,7 @@ pub mod import;
 pub mod layer;
 pub mod layers;
 pub mod reference;
+mod reference_fast;
 pub mod store;
 
 #[cfg(test)]

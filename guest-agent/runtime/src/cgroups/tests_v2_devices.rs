@@ -304,7 +304,7 @@ fn reference(rules: &[DeviceRule], (kind, major, minor, access): Query) -> bool 
             DeviceKind::Block => kind == DEV_BLOCK,
             DeviceKind::Char => kind == DEV_CHAR,
         };
-        kind_ok && r.major.map_or(true, |m| m == major) && r.minor.map_or(true, |m| m == minor)
+        kind_ok && r.major.is_none_or(|m| m == major) && r.minor.is_none_or(|m| m == minor)
     };
     let decide = |bit: u32| {
         let rule = rules
