@@ -64,13 +64,24 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
 /// thread (a one-shot command applies no restart policies; the long-running agent will).
 fn open(cli: &Cli) -> anyhow::Result<Engine> {
     let program = std::env::current_exe().context("Cannot find this program's path")?;
+    // The small `berth-monitor` installed beside us (one runs per container, and every
+    // page of its binary counts), else our own `monitor` mode.
+    let sibling = program.with_file_name("berth-monitor");
+    let monitor_launch = if sibling.is_file() {
+        Launch::Exec {
+            program: sibling,
+            args: Vec::new(),
+        }
+    } else {
+        Launch::Exec {
+            program,
+            args: vec!["monitor".into()],
+        }
+    };
     let options = EngineOptions {
         root: cli.root.clone(),
         runtime_root: cli.runtime_root.clone(),
-        monitor_launch: Launch::Exec {
-            program,
-            args: vec!["monitor".into()],
-        },
+        monitor_launch,
         supervise: None::<Duration>,
     };
     Engine::open(options)
