@@ -11,7 +11,7 @@ use nix::fcntl::{openat, OFlag};
 use nix::sys::stat::{FileStat, Mode, SFlag};
 
 use super::error::{io_err, ArchiveError};
-use super::resolve::{is_symlink, link_target, open_root, resolve, Target};
+use super::resolve::Target;
 use super::stat::PathStat;
 use super::tree::TreeWriter;
 use super::xattr::XattrPolicy;
@@ -29,19 +29,12 @@ pub struct Source {
 
 /// Resolves `path` inside the container root `root` for archiving.
 pub fn open(root: &Path, path: &Path) -> Result<Source, ArchiveError> {
-    let rootfs = open_root(root)?;
-    let target = resolve(&rootfs, path)?;
-    let link = if is_symlink(&target.st) {
-        link_target(&rootfs, &target)?
-    } else {
-        String::new()
-    };
+    let (target, stat) = super::stat::resolve_with_stat(root, path)?;
     let dir = if is_dir(&target.st) {
         Some(open_dir(&target)?)
     } else {
         None
     };
-    let stat = PathStat::from_stat(target.name.clone(), &target.st, link);
     Ok(Source { target, dir, stat })
 }
 

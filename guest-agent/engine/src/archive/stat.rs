@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use nix::sys::stat::{FileStat, SFlag};
 
 use super::error::ArchiveError;
-use super::resolve::{is_symlink, link_target, open_root, resolve};
+use super::resolve::{is_symlink, link_target, open_root, resolve, Target};
 
 // Go's os.FileMode type bits (io/fs), which docker puts in `mode` as they are.
 const GO_MODE_DIR: u32 = 1 << 31;
@@ -68,6 +68,15 @@ impl PathStat {
 
 /// Stats `path` inside the container root `root` (its final component not followed).
 pub fn stat(root: &Path, path: &Path) -> Result<PathStat, ArchiveError> {
+    Ok(resolve_with_stat(root, path)?.1)
+}
+
+/// The resolved target and its stat (with the link target when it is a symlink): what
+/// both `stat` and a GET need, from one resolution.
+pub(super) fn resolve_with_stat(
+    root: &Path,
+    path: &Path,
+) -> Result<(Target, PathStat), ArchiveError> {
     let rootfs = open_root(root)?;
     let target = resolve(&rootfs, path)?;
     let link = if is_symlink(&target.st) {
@@ -75,7 +84,8 @@ pub fn stat(root: &Path, path: &Path) -> Result<PathStat, ArchiveError> {
     } else {
         String::new()
     };
-    Ok(PathStat::from_stat(target.name.clone(), &target.st, link))
+    let stat = PathStat::from_stat(target.name.clone(), &target.st, link);
+    Ok((target, stat))
 }
 
 /// A Linux st_mode as Go's `os.FileMode` (what `fillFileStatFromSys` computes).
