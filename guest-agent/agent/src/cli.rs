@@ -27,6 +27,14 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Serve the Docker Engine API (the `docker` CLI, compose and SDKs talk to it) and
+    /// supervise containers: restart policies, events.
+    Serve {
+        /// The Unix socket to listen on; point clients at it with
+        /// DOCKER_HOST=unix://PATH.
+        #[arg(long, short = 'H', default_value = crate::api::DEFAULT_SOCKET)]
+        socket: PathBuf,
+    },
     /// Load images from an OCI layout (dir or tar) or a `docker save` archive.
     Load { path: PathBuf },
     /// List images.

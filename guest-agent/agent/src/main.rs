@@ -2,6 +2,7 @@
 //! the engine (until the Docker API server arrives); `berth-agent monitor` is the
 //! per-container monitor the engine starts (one small process per container).
 
+mod api;
 mod cli;
 mod commands;
 

@@ -4,6 +4,7 @@
 pub mod archive;
 pub mod container;
 pub mod engine;
+pub mod events;
 pub mod image;
 pub mod logs;
 pub mod monitor;

@@ -6,6 +6,7 @@ mod exec;
 mod images;
 mod inspect;
 mod run;
+mod serve;
 
 use std::time::Duration;
 
@@ -16,8 +17,12 @@ use berth_engine::monitor::Launch;
 use crate::cli::{Cli, Command, ImageCommand};
 
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
-    let engine = open(&cli)?;
+    if let Command::Serve { socket } = &cli.command {
+        return serve::serve(&cli, socket);
+    }
+    let engine = open(&cli, None)?;
     match cli.command {
+        Command::Serve { .. } => unreachable!("handled above"),
         Command::Load { path } => images::load(&engine, &path),
         Command::Images => images::list(&engine),
         Command::Run(args) => run::run(&engine, args),
@@ -60,9 +65,10 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-/// The engine for one command: monitors are this binary's `monitor` mode; no supervisor
-/// thread (a one-shot command applies no restart policies; the long-running agent will).
-fn open(cli: &Cli) -> anyhow::Result<Engine> {
+/// The engine: monitors are `berth-monitor` or this binary's `monitor` mode. A one-shot
+/// command runs no supervisor (`supervise: None`: it applies no restart policies); the
+/// API server does.
+pub fn open(cli: &Cli, supervise: Option<Duration>) -> anyhow::Result<Engine> {
     let program = std::env::current_exe().context("Cannot find this program's path")?;
     // The small `berth-monitor` installed beside us (one runs per container, and every
     // page of its binary counts), else our own `monitor` mode.
@@ -82,7 +88,7 @@ fn open(cli: &Cli) -> anyhow::Result<Engine> {
         root: cli.root.clone(),
         runtime_root: cli.runtime_root.clone(),
         monitor_launch,
-        supervise: None::<Duration>,
+        supervise,
     };
     Engine::open(options)
         .with_context(|| format!("Cannot open the engine at {}", cli.root.display()))

@@ -87,3 +87,5 @@ pub fn hello_archive() -> &'static Path {
         out.join("berth-hello.tar")
     })
 }
+
+pub mod daemon;

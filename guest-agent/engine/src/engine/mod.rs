@@ -46,6 +46,7 @@ use crate::container::config::ContainerConfig;
 use crate::container::lifecycle;
 use crate::container::record::{ContainerRecord, ContainerStatus, Status};
 use crate::container::store::ContainerStore;
+use crate::events::EventBus;
 use crate::image::layers::LayerStore;
 use crate::image::store::{Store, DEFAULT_ROOT};
 use crate::logs::{self, Entry, ReadOptions, ReadStats};
@@ -109,6 +110,7 @@ struct Inner {
     containers: ContainerStore,
     runtime_root: PathBuf,
     launch: Launch,
+    events: EventBus,
     locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     /// When each container waiting to be restarted is due; one missing is due at once
     /// (an engine that restarted forgot its back-off).
@@ -127,6 +129,7 @@ impl Engine {
             containers: ContainerStore::open(root).map_err(lifecycle::LifecycleError::from)?,
             runtime_root: options.runtime_root,
             launch: options.monitor_launch,
+            events: EventBus::default(),
             locks: Mutex::default(),
             due: Mutex::default(),
         });
@@ -153,14 +156,23 @@ impl Engine {
         &self.inner.volumes
     }
 
+    /// Where the engine's events go (containers publish their own; the API layer adds
+    /// image, volume and network ones).
+    pub fn events(&self) -> &EventBus {
+        &self.inner.events
+    }
+
     pub fn create(&self, name: Option<&str>, config: ContainerConfig) -> Result<ContainerRecord> {
-        Ok(lifecycle::create(&self.inner.ctx(), name, config)?)
+        let record = lifecycle::create(&self.inner.ctx(), name, config)?;
+        self.inner.publish(&record, "create", &[]);
+        Ok(record)
     }
 
     pub fn start(&self, reference: &str) -> Result<()> {
         self.inner.locked(reference, |ctx, record| {
             lifecycle::start(ctx, record, true)?;
             self.inner.cancel_restart(&record.id);
+            self.inner.publish(record, "start", &[]);
             Ok(())
         })
     }
@@ -170,13 +182,18 @@ impl Engine {
     pub fn stop(&self, reference: &str, timeout: Option<u32>) -> Result<()> {
         self.inner.locked(reference, |ctx, record| {
             self.inner.cancel_restart(&record.id);
-            lifecycle::stop(ctx, record, timeout).map(drop)
+            let status = lifecycle::stop(ctx, record, timeout)?;
+            self.inner.publish_stopped(record, &status);
+            Ok(())
         })
     }
 
     pub fn kill(&self, reference: &str, signal: &str) -> Result<()> {
         self.inner.locked(reference, |ctx, record| {
-            lifecycle::kill(ctx, record, signal)
+            lifecycle::kill(ctx, record, signal)?;
+            self.inner
+                .publish(record, "kill", &[("signal", signal.to_string())]);
+            Ok(())
         })
     }
 
@@ -185,21 +202,30 @@ impl Engine {
         self.inner.locked(reference, |ctx, record| {
             self.inner.cancel_restart(&record.id);
             match lifecycle::stop(ctx, record, timeout) {
-                Ok(_) | Err(lifecycle::LifecycleError::AlreadyStopped(_)) => {}
+                Ok(status) => self.inner.publish_stopped(record, &status),
+                Err(lifecycle::LifecycleError::AlreadyStopped(_)) => {}
                 Err(e) => return Err(e),
             }
-            lifecycle::start(ctx, record, true)
+            lifecycle::start(ctx, record, true)?;
+            self.inner.publish(record, "restart", &[]);
+            Ok(())
         })
     }
 
     pub fn pause(&self, reference: &str) -> Result<()> {
-        self.inner
-            .locked(reference, |ctx, record| lifecycle::pause(ctx, &record.id))
+        self.inner.locked(reference, |ctx, record| {
+            lifecycle::pause(ctx, &record.id)?;
+            self.inner.publish(record, "pause", &[]);
+            Ok(())
+        })
     }
 
     pub fn unpause(&self, reference: &str) -> Result<()> {
-        self.inner
-            .locked(reference, |ctx, record| lifecycle::unpause(ctx, &record.id))
+        self.inner.locked(reference, |ctx, record| {
+            lifecycle::unpause(ctx, &record.id)?;
+            self.inner.publish(record, "unpause", &[]);
+            Ok(())
+        })
     }
 
     /// Blocks until the container's current run ends; its exit code. Takes no lock: a
@@ -220,7 +246,16 @@ impl Engine {
     pub fn remove(&self, reference: &str, force: bool, volumes: bool) -> Result<()> {
         let id = self.inner.locked(reference, |ctx, record| {
             self.inner.cancel_restart(&record.id);
+            let was_running = ctx
+                .containers
+                .status(&record.id)
+                .is_ok_and(|s| lifecycle::is_active(s.status));
             lifecycle::remove(ctx, record, force, volumes)?;
+            if was_running {
+                self.inner
+                    .publish(record, "die", &[("exitCode", "137".into())]);
+            }
+            self.inner.publish(record, "destroy", &[]);
             Ok(record.id.clone())
         })?;
         self.inner.forget(&id);
@@ -228,8 +263,19 @@ impl Engine {
     }
 
     pub fn rename(&self, reference: &str, new_name: &str) -> Result<ContainerRecord> {
-        let record = self.inner.containers.rename(reference, new_name);
-        Ok(record.map_err(lifecycle::LifecycleError::from)?)
+        let old = self
+            .inner
+            .containers
+            .get(reference)
+            .map_err(lifecycle::LifecycleError::from)?;
+        let record = self
+            .inner
+            .containers
+            .rename(reference, new_name)
+            .map_err(lifecycle::LifecycleError::from)?;
+        self.inner
+            .publish(&record, "rename", &[("oldName", format!("/{}", old.name))]);
+        Ok(record)
     }
 
     /// Containers with their status; only running, paused and restarting ones unless `all`.

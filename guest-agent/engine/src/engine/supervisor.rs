@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use super::{EngineError, Inner, Result};
 use crate::container::lifecycle::{self, Ctx, LifecycleError};
 use crate::container::record::{ContainerRecord, ContainerStatus, Status};
+use crate::events::Event;
 
 /// The thread running [`Inner::reap`] every interval, stopped and joined on drop.
 #[derive(Debug)]
@@ -105,6 +106,9 @@ impl Inner {
     fn sync(&self, ctx: &Ctx, record: &ContainerRecord) -> lifecycle::Result<ContainerStatus> {
         let synced = lifecycle::sync(ctx, &record.id)?;
         let mut status = synced.status;
+        if synced.ended {
+            self.publish(record, "die", &[("exitCode", status.exit_code.to_string())]);
+        }
         if synced.ended
             && status.status == Status::Exited
             && lifecycle::should_restart(record.config.restart_policy, &status)
@@ -158,6 +162,7 @@ impl Inner {
                 Status::Restarting if self.is_due(&record.id) => {
                     self.cancel_restart(&record.id);
                     lifecycle::start(&ctx, &record, false)
+                        .map(|()| self.publish(&record, "start", &[]))
                 }
                 _ => Ok(()),
             };
@@ -177,6 +182,26 @@ impl Inner {
 
     pub(super) fn cancel_restart(&self, id: &str) {
         self.due_map().remove(id);
+    }
+
+    /// A container event, with the attributes docker gives every one (name, image, labels).
+    pub(super) fn publish(&self, record: &ContainerRecord, action: &str, extra: &[(&str, String)]) {
+        let mut event = Event::new("container", action, &record.id)
+            .with("name", &record.name)
+            .with("image", &record.config.image);
+        for (key, value) in &record.config.labels {
+            event = event.with(key, value);
+        }
+        for (key, value) in extra {
+            event = event.with(key, value.clone());
+        }
+        self.events.publish(event);
+    }
+
+    /// `die` and `stop`, as docker reports a stop.
+    pub(super) fn publish_stopped(&self, record: &ContainerRecord, status: &ContainerStatus) {
+        self.publish(record, "die", &[("exitCode", status.exit_code.to_string())]);
+        self.publish(record, "stop", &[]);
     }
 
     /// Drops what the engine kept in memory about a removed container.

@@ -103,6 +103,15 @@ pub struct ContainerConfig {
     /// `bridge`, `host`, `none`, `container:<id>` or a network name; the network module
     /// interprets it.
     pub network_mode: String,
+    /// Published ports: `80/tcp` -> where on the engine's host it is reachable. A binding
+    /// with an empty host port takes any free one; an empty host IP means the default
+    /// bind address (127.0.0.1, see docs/networking.md).
+    pub port_bindings: BTreeMap<String, Vec<PortBinding>>,
+    /// `-P`: publish every exposed port on a free host port.
+    pub publish_all_ports: bool,
+    /// The networks the container joins at start (besides `network_mode`'s), by name, with
+    /// the endpoint each asked for.
+    pub networks: BTreeMap<String, EndpointConfig>,
     /// Capability names (`NET_ADMIN`, `CAP_NET_ADMIN`, any case) or `ALL`.
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
@@ -123,6 +132,26 @@ pub struct ContainerConfig {
     pub dns_options: Vec<String>,
     /// Size of /dev/shm in bytes; default 64 MiB.
     pub shm_size: Option<i64>,
+}
+
+/// Where a published container port is bound on the engine's host.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PortBinding {
+    /// Empty: the default bind address.
+    pub host_ip: String,
+    /// A port, a range (`8000-8010`) or empty (any free port).
+    pub host_port: String,
+}
+
+/// What a container asks of one network it joins.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EndpointConfig {
+    /// Other names the container answers to on this network.
+    pub aliases: Vec<String>,
+    /// A fixed address in the network's subnet.
+    pub ipv4_address: Option<String>,
 }
 
 /// One mount the request asked for, on top of the defaults.

@@ -1,0 +1,9 @@
+//! The `/volumes` endpoints.
+
+use axum::Router;
+
+use super::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}
