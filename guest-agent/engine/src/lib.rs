@@ -8,4 +8,5 @@ pub mod events;
 pub mod image;
 pub mod logs;
 pub mod monitor;
+pub mod network;
 pub mod volume;

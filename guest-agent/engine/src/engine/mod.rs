@@ -18,6 +18,7 @@ mod error;
 mod exec;
 mod exec_tty;
 mod images;
+mod network;
 mod stats;
 mod supervisor;
 #[cfg(test)]
