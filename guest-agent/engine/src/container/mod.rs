@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod etc_files;
+pub mod init_binary;
 pub mod lifecycle;
 pub mod rootfs;
 pub mod spec;

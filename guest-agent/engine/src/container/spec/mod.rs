@@ -44,7 +44,7 @@ pub enum SpecError {
     User(#[from] UserError),
     #[error("Volume {0} has no host directory")]
     MissingVolume(String),
-    #[error("An init process was requested but no init binary is available")]
+    #[error("--init needs a static init binary: install tini-static (scripts/setup does) or set BERTH_INIT")]
     NoInit,
     #[error("Root filesystem path {0} is not absolute")]
     RelativeRootfs(PathBuf),
