@@ -2,6 +2,7 @@
 //! on top of `berth-runtime`. Built issue by issue; see docs/engine.md.
 
 pub mod archive;
+pub mod build;
 pub mod container;
 pub mod engine;
 pub mod events;

@@ -4,7 +4,9 @@
 //! with bodies and answers in `bollard-stubs`' models.
 
 mod build;
+mod commit;
 mod containers;
+mod df;
 pub mod error;
 mod exec;
 pub mod extract;
@@ -41,6 +43,8 @@ pub fn router(state: AppState) -> Router {
         .merge(volumes::routes())
         .merge(networks::routes())
         .merge(build::routes())
+        .merge(commit::routes())
+        .merge(df::routes())
         .fallback(|| async { ApiError::not_found("page not found") })
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY))
         .with_state(state)

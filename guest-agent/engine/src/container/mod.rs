@@ -1,5 +1,6 @@
 //! Containers: what they are asked to be, and how that becomes an OCI runtime spec.
 
+pub mod changes;
 pub mod config;
 pub mod etc_files;
 pub mod init_binary;

@@ -10,7 +10,7 @@ use super::config::{ConfigError, MountConfig};
 use super::etc_files::{self, EtcConfig, EtcError};
 use super::record::{read_json, write_json_atomic, ContainerRecord};
 use super::rootfs::{self, RootfsError};
-use super::spec::{self, BuildOptions, MergeError, NetworkNamespace, SpecError, VolumeDirs};
+use super::spec::{self, BuildOptions, MergeError, SpecError, VolumeDirs};
 use crate::image::layers::{LayerStore, LayersError};
 use crate::image::store::{Store, StoreError};
 use crate::volume::{VolumeError, VolumeStore};
@@ -36,6 +36,8 @@ pub enum PrepareError {
     Etc(#[from] EtcError),
     #[error(transparent)]
     Volume(#[from] VolumeError),
+    #[error(transparent)]
+    Network(#[from] crate::network::NetworkError),
     #[error("Cannot {action} {path}")]
     Io {
         action: &'static str,
@@ -71,8 +73,11 @@ pub fn prepare(
     parts: Parts,
     record: &ContainerRecord,
     container_dir: &Path,
-    network: NetworkNamespace,
+    network: impl Into<crate::network::NetworkSetup>,
 ) -> Result<Prepared> {
+    // The namespace, addresses and name servers the network module chose (a bare
+    // `NetworkNamespace` converts: no addresses, the host's name servers).
+    let network: crate::network::NetworkSetup = network.into();
     let image = parts.images.resolve(&record.image_id)?;
     let merged = spec::merge(&record.config, &parts.images.config(&image)?)?;
     let lowers = parts.layers.ensure(parts.images, &image)?;
@@ -87,15 +92,18 @@ pub fn prepare(
     let anonymous = anonymous_volumes(parts.volumes, &merged.image_volumes, &root, container_dir)?;
     let hostname = spec::hostname(&merged, &record.id);
     let extra_hosts = record.config.extra_hosts()?;
-    let dns = record.config.dns_servers()?;
+    let mut dns = record.config.dns_servers()?;
+    if dns.is_empty() {
+        dns = network.nameservers.clone();
+    }
     etc_files::write(
         container_dir,
         &EtcConfig {
             hostname: &hostname,
             domainname: record.config.domainname.as_deref(),
-            addresses: &[],
+            addresses: &network.addresses,
             extra_hosts: &extra_hosts,
-            host_gateway: None,
+            host_gateway: network.host_gateway,
             dns: &dns,
             dns_search: &record.config.dns_search,
             dns_options: &record.config.dns_options,
@@ -103,7 +111,7 @@ pub fn prepare(
         },
     )?;
     let mut options = BuildOptions::new(&record.id, &root, container_dir);
-    options.network = network;
+    options.network = network.namespace;
     let init = if record.config.init { super::init_binary::find() } else { None };
     options.init_binary = init.as_deref();
     options.volumes = VolumeDirs {
@@ -119,8 +127,10 @@ pub fn prepare(
     })
 }
 
-/// Unmounts the container's root (after its processes are gone).
+/// Unmounts the container's root (after its processes are gone), and ends its networking
+/// (namespace, veths, address leases, published ports and their rules).
 pub fn release(container_dir: &Path) -> Result<()> {
+    crate::network::release(container_dir);
     rootfs::unmount(&bundle_dir(container_dir).join("rootfs"))?;
     Ok(())
 }

@@ -132,7 +132,7 @@ impl Engine {
     }
 }
 
-fn validate(config: &ExecConfig) -> Result<(), ExecError> {
+pub(super) fn validate(config: &ExecConfig) -> Result<(), ExecError> {
     if config.cmd.is_empty() {
         return Err(ExecError::Invalid("no command given".into()));
     }
@@ -149,7 +149,7 @@ fn validate(config: &ExecConfig) -> Result<(), ExecError> {
 }
 
 /// The container's process with the request's command, env, user and cwd.
-fn build_process(bundle: &Path, config: &ExecConfig) -> Result<Process, ExecError> {
+pub(super) fn build_process(bundle: &Path, config: &ExecConfig) -> Result<Process, ExecError> {
     let path = bundle.join("config.json");
     let spec = Spec::load(&path).map_err(|source| ExecError::Spec {
         path: path.display().to_string(),

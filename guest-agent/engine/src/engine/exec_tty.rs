@@ -184,7 +184,7 @@ fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> io::Result<usize> {
 }
 
 /// The pty master sent with SCM_RIGHTS on `sock` (with the slave's name as data).
-fn recv_fd(sock: RawFd) -> io::Result<OwnedFd> {
+pub(super) fn recv_fd(sock: RawFd) -> io::Result<OwnedFd> {
     let mut name = [0u8; 128];
     let mut iov = [IoSliceMut::new(&mut name)];
     let mut space = nix::cmsg_space!([RawFd; 1]);

@@ -13,9 +13,13 @@
 //! that a container ended.
 
 mod attach;
+pub mod build;
+mod attach_socket;
+mod console;
 mod copy;
 mod error;
 mod exec;
+mod exec_live;
 mod exec_tty;
 mod images;
 mod network;
@@ -28,6 +32,8 @@ mod tests_fixture;
 #[cfg(test)]
 mod tests_root;
 #[cfg(test)]
+mod tests_root_autoremove;
+#[cfg(test)]
 mod tests_root_gc;
 #[cfg(test)]
 mod tests_root_leaks;
@@ -36,6 +42,8 @@ mod tests_root_reattach;
 #[cfg(test)]
 mod tests_root_restart;
 mod top;
+mod usage;
+mod volumes;
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;
@@ -58,6 +66,7 @@ pub use attach::{
     parse_detach_keys, AttachEnd, AttachError, AttachOptions, Demux, DetachWatch,
     DEFAULT_DETACH_KEYS,
 };
+pub use console::ConsoleError;
 pub use copy::CopyError;
 pub use error::{EngineError, Result};
 pub use exec::{ExecConfig, ExecError, ExecStdio};
@@ -67,6 +76,8 @@ pub use lifecycle::ErrorKind;
 pub use stats::{Stats, StatsError};
 use supervisor::Supervisor;
 pub use top::{Top, TopError};
+pub use usage::{ImagePart, UsageError};
+pub use volumes::VolumeRemoveError;
 
 /// berth-runtime's state root when none is given: tmpfs, gone with the machine, as the
 /// containers are.
@@ -116,6 +127,8 @@ struct Inner {
     /// When each container waiting to be restarted is due; one missing is due at once
     /// (an engine that restarted forgot its back-off).
     due: Mutex<HashMap<String, Instant>>,
+    /// Networks, addresses, published ports (crate::network; the network engineer's field).
+    network: Arc<crate::network::Networks>,
 }
 
 impl Engine {
@@ -128,13 +141,20 @@ impl Engine {
             layers: LayerStore::open(root)?,
             volumes: VolumeStore::open(root).map_err(lifecycle::LifecycleError::from)?,
             containers: ContainerStore::open(root).map_err(lifecycle::LifecycleError::from)?,
+            // Before runtime_root moves: the namespaces live next to the runtime's state.
+            network: crate::network::Networks::open(root, &options.runtime_root),
             runtime_root: options.runtime_root,
             launch: options.monitor_launch,
             events: EventBus::default(),
             locks: Mutex::default(),
             due: Mutex::default(),
         });
+        // Network events go to the engine's bus; ports of running containers are
+        // reserved again once reattach has settled which containers still run.
+        let sink: std::sync::Weak<Inner> = Arc::downgrade(&inner);
+        inner.network.set_sink(sink);
         inner.reattach();
+        inner.network.resume();
         let supervisor = match options.supervise {
             Some(interval) => Some(Supervisor::start(inner.clone(), interval)?),
             None => None,
@@ -185,6 +205,11 @@ impl Engine {
             self.inner.cancel_restart(&record.id);
             let status = lifecycle::stop(ctx, record, timeout)?;
             self.inner.publish_stopped(record, &status);
+            // The stop recorded the exit itself, so `sync` will not see it end: `--rm`
+            // applies here.
+            if record.config.auto_remove {
+                self.inner.auto_remove(ctx, record)?;
+            }
             Ok(())
         })
     }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use super::{EngineError, Inner, Result};
 use crate::container::lifecycle::{self, Ctx, LifecycleError};
 use crate::container::record::{ContainerRecord, ContainerStatus, Status};
+use crate::container::store::StoreError;
 use crate::events::Event;
 
 /// The thread running [`Inner::reap`] every interval, stopped and joined on drop.
@@ -108,6 +109,13 @@ impl Inner {
         let mut status = synced.status;
         if synced.ended {
             self.publish(record, "die", &[("exitCode", status.exit_code.to_string())]);
+            if record.config.auto_remove {
+                self.auto_remove(ctx, record)?;
+                // The caller's operation has no container left to act on.
+                return Err(LifecycleError::Store(StoreError::NotFound(
+                    record.id.clone(),
+                )));
+            }
         }
         if synced.ended
             && status.status == Status::Exited
@@ -119,6 +127,18 @@ impl Inner {
             self.due_map().insert(record.id.clone(), due);
         }
         Ok(status)
+    }
+
+    /// `--rm`: removes a container that ended, with its anonymous volumes (as docker
+    /// does), and publishes `destroy`. The caller holds the container's lock.
+    pub(super) fn auto_remove(&self, ctx: &Ctx, record: &ContainerRecord) -> lifecycle::Result<()> {
+        self.cancel_restart(&record.id);
+        lifecycle::remove(ctx, record, true, true)?;
+        self.publish(record, "destroy", &[]);
+        // Only the map entry goes: the lock itself lives on until the caller drops it, and
+        // whoever looks the id up after that finds no container.
+        self.forget(&record.id);
+        Ok(())
     }
 
     /// At open: every container's status is synced with its monitor (running ones whose
@@ -136,8 +156,15 @@ impl Inner {
                 false => self.sync(&ctx, &record).map(drop),
             };
             if let Err(e) = result {
-                tracing::warn!("{}: {}", record.id, lifecycle::chain(&e));
+                self.warn_unless_removed(&record, &e);
             }
+        }
+    }
+
+    /// Logs a failed background sync, unless the container is gone (auto-removed).
+    fn warn_unless_removed(&self, record: &ContainerRecord, e: &LifecycleError) {
+        if self.containers.get(&record.id).is_ok() {
+            tracing::warn!("{}: {}", record.id, lifecycle::chain(e));
         }
     }
 
@@ -167,7 +194,7 @@ impl Inner {
                 _ => Ok(()),
             };
             if let Err(e) = result {
-                tracing::warn!("{}: {}", record.id, lifecycle::chain(&e));
+                self.warn_unless_removed(&record, &e);
             }
         }
     }

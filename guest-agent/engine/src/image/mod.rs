@@ -1,4 +1,5 @@
 //! Images: the content store, layer unpacking, import and export.
+pub mod commit;
 pub mod export;
 pub mod gc;
 pub mod import;

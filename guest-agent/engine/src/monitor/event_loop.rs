@@ -111,6 +111,16 @@ impl Loop {
                     self.on_client(index, self.fds[k].revents, &mut buf);
                 }
             }
+            // Accept before handing out output: a client that connected before the
+            // container's first output (attach, then start) must receive it.
+            let listener_ready = self
+                .slots
+                .iter()
+                .zip(&self.fds)
+                .any(|(slot, fd)| matches!(slot, Slot::Listener) && fd.revents != 0);
+            if listener_ready {
+                self.attach.accept();
+            }
             for k in 0..self.slots.len() {
                 let revents = self.fds[k].revents;
                 if revents == 0 {
@@ -121,9 +131,8 @@ impl Loop {
                     // The pidfd can wake us a moment before the zombie is waitable: if
                     // reap() missed it, fall back to short ticks rather than spin.
                     Slot::Exit => self.pidfd = None,
-                    Slot::Listener => self.attach.accept(),
                     Slot::Stdin => self.flush_stdin(),
-                    Slot::Client(_) => {}
+                    Slot::Listener | Slot::Client(_) => {}
                 }
             }
         }

@@ -28,6 +28,7 @@ use std::time::SystemTime;
 
 pub use error::VolumeError;
 pub use store::VolumeStore;
+pub use usage::tree_size;
 
 /// The label docker 23+ puts on anonymous volumes (and prunes by default).
 pub const ANONYMOUS_LABEL: &str = "com.docker.volume.anonymous";

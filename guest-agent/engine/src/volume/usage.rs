@@ -34,6 +34,16 @@ impl VolumeStore {
     }
 }
 
+/// The size of any directory tree, counted as a volume's is (a container's writable layer
+/// for `system df`): hostile content cannot make the walk leave the tree.
+pub fn tree_size(path: &Path) -> Result<u64, VolumeError> {
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let fd = open(path, flags, Mode::empty()).map_err(io_err("open", path))?;
+    // SAFETY: open returned a fresh descriptor that nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    dir_size(&fd, path, 0, &mut HashSet::new())
+}
+
 pub(super) fn dir_size(
     dir: &OwnedFd,
     path: &Path,

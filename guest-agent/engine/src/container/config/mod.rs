@@ -132,6 +132,8 @@ pub struct ContainerConfig {
     pub dns_options: Vec<String>,
     /// Size of /dev/shm in bytes; default 64 MiB.
     pub shm_size: Option<i64>,
+    /// `--rm`: the engine removes the container (and its anonymous volumes) once it ends.
+    pub auto_remove: bool,
 }
 
 /// Where a published container port is bound on the engine's host.

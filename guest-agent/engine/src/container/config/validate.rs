@@ -52,6 +52,7 @@ impl ContainerConfig {
         self.validate_ulimits()?;
         self.extra_hosts()?;
         self.dns_servers()?;
+        crate::network::validate_ports(self)?;
         for entry in self.dns_search.iter().chain(&self.dns_options) {
             if entry.is_empty() || entry.contains(|c: char| c.is_whitespace() || c == '\0') {
                 return Err(name_error(

@@ -7,7 +7,6 @@ use std::sync::Mutex;
 use super::{chain, now, Ctx, LifecycleError, MonitorIdentity, Result};
 use crate::container::prepare::{prepare, release};
 use crate::container::record::{ContainerRecord, Status};
-use crate::container::spec::NetworkNamespace;
 use crate::logs::WriterOptions;
 use crate::monitor::{self, MonitorConfig, Started};
 
@@ -80,7 +79,11 @@ pub fn start(ctx: &Ctx, record: &ContainerRecord, reset: bool) -> Result<()> {
 
 fn launch(ctx: &Ctx, record: &ContainerRecord) -> Result<Started> {
     let dir = ctx.containers.container_dir(&record.id);
-    let prepared = prepare(ctx.parts(), record, &dir, NetworkNamespace::Private)?;
+    // Networking first (crate::network): the namespace the runtime joins, its interfaces,
+    // addresses and published ports; `release` takes it back if anything below fails.
+    let network = crate::network::attach(ctx.images, record, &dir)
+        .map_err(crate::container::prepare::PrepareError::from)?;
+    let prepared = prepare(ctx.parts(), record, &dir, network)?;
     let cfg = MonitorConfig {
         id: record.id.clone(),
         container_dir: dir,
