@@ -14,6 +14,7 @@ import shlex
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -241,6 +242,20 @@ def kill_leftovers(path: Path) -> list[str]:
             except ProcessLookupError:
                 pass
     return killed
+
+
+def sweep_berth_host_state(berth: str) -> None:
+    """Have berth remove the bridges and firewall rules of engine roots deleted since.
+
+    Berth records in /run/berth/bridges.json which engine root owns which bridge; every
+    engine that opens removes those of roots that no longer exist (network/host.rs,
+    `sweep_stale_roots`). Call this after deleting the benchmark's roots: opening an engine
+    on a throwaway root (which creates no bridge by itself) leaves nothing of ours behind.
+    """
+    with tempfile.TemporaryDirectory(prefix="berth-bench-sweep-") as tmp:
+        subprocess.run([berth, "--root", f"{tmp}/root", "--runtime-root", f"{tmp}/run",
+                        "ps", "--all"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       check=False)
 
 
 def mounts_under(path: Path) -> list[str]:

@@ -27,16 +27,24 @@ async fn bollard_runs_a_container_through_its_life() {
 
     let images = docker.list_images(None::<ListImagesOptions>).await.unwrap();
     assert!(
-        images.iter().any(|i| i.repo_tags.iter().any(|t| t == "berth/hello:latest")),
+        images
+            .iter()
+            .any(|i| i.repo_tags.iter().any(|t| t == "berth/hello:latest")),
         "{images:?}"
     );
 
     let body = ContainerCreateBody {
         image: Some("berth/hello".into()),
-        cmd: Some(vec!["sh".into(), "-c".into(), "echo out; echo err >&2; sleep 30".into()]),
+        cmd: Some(vec![
+            "sh".into(),
+            "-c".into(),
+            "echo out; echo err >&2; sleep 30".into(),
+        ]),
         ..Default::default()
     };
-    let options = CreateContainerOptionsBuilder::new().name("bollard-one").build();
+    let options = CreateContainerOptionsBuilder::new()
+        .name("bollard-one")
+        .build();
     let created = docker.create_container(Some(options), body).await.unwrap();
     docker.start_container(&created.id, None).await.unwrap();
 
@@ -85,7 +93,10 @@ async fn bollard_runs_a_container_through_its_life() {
     assert_eq!((stdout.as_str(), stderr.as_str()), ("out\n", "err\n"));
 
     docker
-        .kill_container("bollard-one", None::<bollard::query_parameters::KillContainerOptions>)
+        .kill_container(
+            "bollard-one",
+            None::<bollard::query_parameters::KillContainerOptions>,
+        )
         .await
         .unwrap();
     let mut wait = docker.wait_container("bollard-one", None::<WaitContainerOptions>);
@@ -97,15 +108,32 @@ async fn bollard_runs_a_container_through_its_life() {
         }
         Err(e) => panic!("wait failed: {e}"),
     }
-    let state = docker.inspect_container("bollard-one", None).await.unwrap().state.unwrap();
+    let state = docker
+        .inspect_container("bollard-one", None)
+        .await
+        .unwrap()
+        .state
+        .unwrap();
     assert_eq!(state.exit_code, Some(137));
     assert_eq!(state.running, Some(false));
 
     let options = RemoveContainerOptionsBuilder::new().force(true).build();
-    docker.remove_container("bollard-one", Some(options)).await.unwrap();
-    let gone = docker.inspect_container("bollard-one", None).await.unwrap_err();
+    docker
+        .remove_container("bollard-one", Some(options))
+        .await
+        .unwrap();
+    let gone = docker
+        .inspect_container("bollard-one", None)
+        .await
+        .unwrap_err();
     assert!(
-        matches!(gone, bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }),
+        matches!(
+            gone,
+            bollard::errors::Error::DockerResponseServerError {
+                status_code: 404,
+                ..
+            }
+        ),
         "{gone:?}"
     );
 }

@@ -52,13 +52,22 @@ fn compose_brings_up_two_services_that_reach_each_other() {
             .args(args)
             .output()
             .unwrap();
-        assert!(out.status.success(), "docker-compose {args:?}: {out:?}\n{}", daemon.log());
+        assert!(
+            out.status.success(),
+            "docker-compose {args:?}: {out:?}\n{}",
+            daemon.log()
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     compose(&["up", "-d"]);
 
     let probe_exit = daemon.ok(&["wait", "berthapp_probe_1"]);
-    assert_eq!(probe_exit.trim(), "0", "{}", compose(&["logs", "--no-color", "probe"]));
+    assert_eq!(
+        probe_exit.trim(),
+        "0",
+        "{}",
+        compose(&["logs", "--no-color", "probe"])
+    );
     assert!(compose(&["logs", "--no-color", "probe"]).contains("REACHED-WEB"));
 
     let deadline = Instant::now() + Duration::from_secs(10);

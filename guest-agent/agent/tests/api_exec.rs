@@ -12,7 +12,17 @@ use pty::Pty;
 /// A daemon with a running container named `name`.
 fn with_container(name: &str) -> Daemon {
     let daemon = Daemon::start();
-    daemon.ok(&["run", "-d", "--network", "none", "--name", name, "berth/hello", "sleep", "300"]);
+    daemon.ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        name,
+        "berth/hello",
+        "sleep",
+        "300",
+    ]);
     daemon
 }
 

@@ -4,9 +4,9 @@
 mod common;
 mod pty;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::daemon::Daemon;
 use pty::Pty;
@@ -18,9 +18,14 @@ fn text(bytes: &[u8]) -> String {
 #[test]
 fn run_prints_each_stream_and_exits_with_the_code() {
     let daemon = Daemon::start();
-    assert_eq!(daemon.ok(&["run", "berth/hello", "echo", "hi"]), "hi\n");
+    assert_eq!(
+        daemon.ok(&["run", "--network", "none", "berth/hello", "echo", "hi"]),
+        "hi\n"
+    );
     let out = daemon.docker(&[
         "run",
+        "--network",
+        "none",
         "berth/hello",
         "sh",
         "-c",
@@ -34,7 +39,30 @@ fn run_prints_each_stream_and_exits_with_the_code() {
 #[test]
 fn run_interactive_reads_piped_stdin_to_its_end() {
     let daemon = Daemon::start();
-    let out = daemon.docker_with_stdin(&["run", "-i", "berth/hello", "cat"], b"hi\nthere\n");
+    let mut child = daemon
+        .command()
+        .args(["run", "--network", "none", "-i", "berth/hello", "cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"hi\nthere\n")
+        .unwrap();
+    // The end of the piped input must end `cat` (StdinOnce); never hang the suite.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("docker run -i did not end with its input");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{out:?}\n{}", daemon.log());
     assert_eq!(text(&out.stdout), "hi\nthere\n");
 }
@@ -44,6 +72,8 @@ fn logs_with_tail_timestamps_since_and_follow() {
     let daemon = Daemon::start();
     daemon.ok(&[
         "run",
+        "--network",
+        "none",
         "--name",
         "lg",
         "berth/hello",
@@ -67,6 +97,8 @@ fn logs_with_tail_timestamps_since_and_follow() {
     // Follow ends when the container does.
     daemon.ok(&[
         "run",
+        "--network",
+        "none",
         "-d",
         "--name",
         "fw",
@@ -83,6 +115,8 @@ fn attach_relays_input_and_output() {
     let daemon = Daemon::start();
     daemon.ok(&[
         "run",
+        "--network",
+        "none",
         "-d",
         "-i",
         "--name",
@@ -101,8 +135,20 @@ fn attach_relays_input_and_output() {
 fn run_on_a_terminal_sizes_it_and_detaches_with_the_keys() {
     let daemon = Daemon::start();
     let mut command = daemon.command();
-    command.args(["run", "-it", "--name", "tt", "berth/hello", "sh"]);
+    command.args([
+        "run",
+        "--network",
+        "none",
+        "-it",
+        "--name",
+        "tt",
+        "berth/hello",
+        "sh",
+    ]);
     let mut term = Pty::spawn(command, 33, 90);
+    // The CLI sets the size right after the start; the shell's prompt comes about then.
+    term.expect("/ # ", 0);
+    std::thread::sleep(Duration::from_millis(300));
     term.type_keys(b"echo $((6*7)); stty size\r");
     let seen = term.expect("42", 0);
     let seen = term.expect("33 90", seen);
@@ -129,7 +175,17 @@ fn run_on_a_terminal_sizes_it_and_detaches_with_the_keys() {
 #[test]
 fn stats_once_and_streaming() {
     let daemon = Daemon::start();
-    daemon.ok(&["run", "-d", "--name", "st", "berth/hello", "sleep", "300"]);
+    daemon.ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "st",
+        "berth/hello",
+        "sleep",
+        "300",
+    ]);
     let once = daemon.ok(&[
         "stats",
         "--no-stream",
@@ -163,7 +219,17 @@ fn stats_once_and_streaming() {
 #[test]
 fn cp_both_ways_and_a_missing_path() {
     let daemon = Daemon::start();
-    daemon.ok(&["run", "-d", "--name", "box", "berth/hello", "sleep", "300"]);
+    daemon.ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "box",
+        "berth/hello",
+        "sleep",
+        "300",
+    ]);
     daemon.ok(&[
         "exec",
         "box",
@@ -189,8 +255,13 @@ fn cp_both_ways_and_a_missing_path() {
         &["cp", "box:/nope", host.path().to_str().unwrap()],
         "Could not find the file /nope in container box",
     );
+    // The CLI checks a destination directory itself; a missing parent is the engine's 404.
     daemon.fails(
         &["cp", file.to_str().unwrap(), "box:/no/such/dir/"],
-        "Could not find the file /no/such/dir in container box",
+        "no such directory",
+    );
+    daemon.fails(
+        &["cp", file.to_str().unwrap(), "box:/no/such/file"],
+        "Could not find the file /no/such in container box",
     );
 }

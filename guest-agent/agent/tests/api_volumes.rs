@@ -41,11 +41,13 @@ fn root_volume_create_ls_inspect_rm() {
         format!("myvol local local a {}", mountpoint.display())
     );
     assert!(mountpoint.is_dir());
-    // An empty name makes an anonymous volume with a generated one.
+    // Without a name, one is generated.
     let (status, body) = daemon.http("POST", "/v1.50/volumes/create", b"{}");
     assert_eq!(status, 201, "{body}");
-    let anonymous: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(anonymous["Name"].as_str().unwrap().len(), 64, "{body}");
+    let unnamed: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let unnamed = unnamed["Name"].as_str().unwrap();
+    assert_eq!(unnamed.len(), 64, "{body}");
+    daemon.ok(&["volume", "rm", unnamed]);
     daemon.fails(&["volume", "create", "-d", "nfs", "x1"], "not supported");
     daemon.fails(
         &["volume", "create", "-o", "type=tmpfs", "x2"],
@@ -64,14 +66,26 @@ fn root_volume_prune_keeps_named_volumes_unless_all() {
     let daemon = Daemon::start();
     daemon.ok(&["volume", "create", "named"]);
     daemon.ok(&["volume", "create", "--label", "keep=yes", "kept"]);
-    let (status, _) = daemon.http("POST", "/v1.50/volumes/create", b"{}");
-    assert_eq!(status, 201);
-    let out = daemon.ok(&["volume", "prune", "-f"]);
-    assert!(out.contains("Deleted Volumes:"), "{out}");
-    assert_eq!(
-        lines(&daemon.ok(&["volume", "ls", "-q"])),
-        ["kept", "named"]
+    // Unnamed, but not anonymous: docker's prune keeps it.
+    let unnamed = daemon.ok(&["volume", "create"]);
+    // Anonymous, labelled as docker and compose label them.
+    let (status, body) = daemon.http(
+        "POST",
+        "/v1.50/volumes/create",
+        br#"{"Labels":{"com.docker.volume.anonymous":""}}"#,
     );
+    assert_eq!(status, 201, "{body}");
+    let anonymous: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let anonymous = anonymous["Name"].as_str().unwrap().to_string();
+    let out = daemon.ok(&["volume", "prune", "-f"]);
+    assert!(
+        out.contains("Deleted Volumes:") && out.contains(&anonymous),
+        "{out}"
+    );
+    let mut expected = vec!["kept", "named", unnamed.trim()];
+    expected.sort();
+    assert_eq!(lines(&daemon.ok(&["volume", "ls", "-q"])), expected);
+    daemon.ok(&["volume", "rm", unnamed.trim()]);
     let out = daemon.ok(&["volume", "prune", "-a", "-f", "--filter", "label!=keep"]);
     assert!(out.contains("named"), "{out}");
     assert_eq!(lines(&daemon.ok(&["volume", "ls", "-q"])), ["kept"]);

@@ -46,10 +46,9 @@ fn options(uri: &Uri) -> ApiResult<(BuildOptions, bool)> {
             "q" => quiet = flag(&value),
             "target" if !value.is_empty() => options.target = Some(value),
             "buildargs" if !value.is_empty() => {
-                options.build_args = serde_json::from_str::<BTreeMap<String, Option<String>>>(
-                    &value,
-                )
-                .map_err(|e| ApiError::bad_request(format!("invalid buildargs: {e}")))?;
+                options.build_args =
+                    serde_json::from_str::<BTreeMap<String, Option<String>>>(&value)
+                        .map_err(|e| ApiError::bad_request(format!("invalid buildargs: {e}")))?;
             }
             "labels" if !value.is_empty() => {
                 options.labels = serde_json::from_str(&value)
@@ -64,9 +63,8 @@ fn options(uri: &Uri) -> ApiResult<(BuildOptions, bool)> {
         }
     }
     for tag in &options.tags {
-        berth_engine::image::reference::ImageRef::parse(tag).map_err(|e| {
-            ApiError::bad_request(format!("invalid reference format: {tag}: {e}"))
-        })?;
+        berth_engine::image::reference::ImageRef::parse(tag)
+            .map_err(|e| ApiError::bad_request(format!("invalid reference format: {tag}: {e}")))?;
     }
     Ok((options, quiet))
 }
@@ -91,11 +89,7 @@ async fn build(
             let _ = tx.blocking_send(error_line(&message));
         }
     });
-    Ok((
-        [(header::CONTENT_TYPE, "application/json")],
-        body,
-    )
-        .into_response())
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// `{"errorDetail":{"message":...},"error":...}`: the CLI reads `errorDetail`, older

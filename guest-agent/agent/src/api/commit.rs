@@ -98,7 +98,9 @@ fn config_changes(config: &ContainerConfig) -> Vec<String> {
     let quote = |v: &str| {
         format!(
             "\"{}\"",
-            v.replace('\\', "\\\\").replace('"', "\\\"").replace('$', "\\$")
+            v.replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('$', "\\$")
         )
     };
     let mut out = Vec::new();

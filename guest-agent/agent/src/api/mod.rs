@@ -31,6 +31,9 @@ use tower::Layer;
 use error::ApiError;
 use state::AppState;
 
+/// How long open connections may go on after SIGTERM.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// The socket when none is given.
 pub const DEFAULT_SOCKET: &str = "/run/berth/docker.sock";
 
@@ -74,10 +77,22 @@ pub async fn serve(state: AppState, socket: &Path) -> anyhow::Result<()> {
     tracing::info!("serving the Docker API on {}", socket.display());
     let app = axum::middleware::from_fn(version::strip_prefix).layer(router(state));
     let service = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("The API server failed")?;
+    // Graceful: no new connections, running requests finish. Hijacked streams (attach,
+    // exec, logs -f, events) may never end on their own, so they get a short grace period;
+    // the containers behind them keep running under their monitors.
+    let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
+    let server = axum::serve(listener, service).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        let _ = stopping_tx.send(true);
+    });
+    tokio::select! {
+        result = server => result.context("The API server failed")?,
+        _ = async {
+            let _ = stopping.changed().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => tracing::info!("open connections closed after {SHUTDOWN_GRACE:?}"),
+    }
+    let _ = std::fs::remove_file(socket);
     Ok(())
 }
 

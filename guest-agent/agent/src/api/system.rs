@@ -316,7 +316,9 @@ async fn events(
         let left = match until {
             Some(until) => match until.duration_since(SystemTime::now()) {
                 Ok(left) => left.min(Duration::from_secs(1)),
-                Err(_) => return,
+                // Past `until`: what is already queued (the history since `since`) still
+                // goes out, then the stream ends.
+                Err(_) => Duration::ZERO,
             },
             None => Duration::from_secs(1),
         };
@@ -333,7 +335,9 @@ async fn events(
                     return;
                 }
             }
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) if tx.is_closed() => return,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) if tx.is_closed() || left.is_zero() => {
+                return
+            }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
         }

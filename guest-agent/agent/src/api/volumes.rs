@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use berth_engine::engine::VolumeRemoveError;
 use berth_engine::events::Event;
-use berth_engine::volume::{self, LabelFilter, VolumeError, LOCAL_DRIVER};
+use berth_engine::volume::{self, LabelFilter, VolumeError, ANONYMOUS_LABEL, LOCAL_DRIVER};
 use bollard_stubs::models::{
     Volume, VolumeCreateRequest, VolumeListResponse, VolumePruneResponse, VolumeScopeEnum,
 };
@@ -76,14 +76,22 @@ async fn create(
             "volume driver options (--opt) are not supported yet by Berth's local driver",
         ));
     }
-    let name = request.name.unwrap_or_default();
     let labels: BTreeMap<String, String> = request.labels.unwrap_or_default().into_iter().collect();
+    // As in docker, a volume created without a name is still a named one (`volume prune`
+    // keeps it); only one labelled anonymous (as compose labels them) is anonymous, and
+    // then the store names it.
+    let name = match request.name.filter(|n| !n.is_empty()) {
+        Some(name) => Some(name),
+        None if labels.contains_key(ANONYMOUS_LABEL) => None,
+        None => Some(generated_name()?),
+    };
     let volume = state
         .run(move |engine| {
+            let shown = name.clone().unwrap_or_default();
             let volume = engine
                 .volumes()
-                .create(Some(&name), LOCAL_DRIVER, labels)
-                .map_err(|e| volume_error(e, &name))?;
+                .create(name.as_deref(), LOCAL_DRIVER, labels)
+                .map_err(|e| volume_error(e, &shown))?;
             engine.events().publish(
                 Event::new("volume", "create", volume.name.clone()).with("driver", LOCAL_DRIVER),
             );
@@ -91,6 +99,16 @@ async fn create(
         })
         .await?;
     Ok((StatusCode::CREATED, Json(to_model(&volume))).into_response())
+}
+
+/// 64 random hex digits, like docker's generated volume names.
+fn generated_name() -> ApiResult<String> {
+    use std::io::Read;
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| ApiError::internal(format!("cannot generate a volume name: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 #[derive(Debug, Default, Deserialize)]

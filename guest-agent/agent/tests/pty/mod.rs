@@ -74,15 +74,15 @@ impl Pty {
         String::from_utf8_lossy(&self.output.lock().unwrap()).into_owned()
     }
 
-    /// Waits until the output (from `from` bytes on) contains `text`; the output's length
-    /// after it.
+    /// Waits until the output (from `from` bytes on) contains `text`; where it ends.
     pub fn expect(&self, text: &str, from: usize) -> usize {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let out = self.output.lock().unwrap().clone();
-            let tail = String::from_utf8_lossy(&out[from.min(out.len())..]).into_owned();
-            if tail.contains(text) {
-                return out.len();
+            let start = from.min(out.len());
+            let tail = String::from_utf8_lossy(&out[start..]).into_owned();
+            if let Some(at) = tail.find(text) {
+                return start + at + text.len();
             }
             assert!(
                 Instant::now() < deadline,

@@ -44,7 +44,11 @@ impl Cache {
 
     pub fn get(&self, key: &str) -> Option<String> {
         let _guard = LOCK.lock().unwrap_or_else(|p| p.into_inner());
-        read_json::<Index>(&self.path).ok()?.entries.get(key).cloned()
+        read_json::<Index>(&self.path)
+            .ok()?
+            .entries
+            .get(key)
+            .cloned()
     }
 
     pub fn put(&self, key: &str, image: &str) -> std::io::Result<()> {

@@ -76,7 +76,9 @@ impl Assembly {
             let path = entry.path()?.into_owned();
             // The context root itself comes as `./...`: no base name to strip.
             let at_root = matches!(path.components().next(), Some(Component::CurDir));
-            let mut parts = path.components().filter(|c| matches!(c, Component::Normal(_)));
+            let mut parts = path
+                .components()
+                .filter(|c| matches!(c, Component::Normal(_)));
             let base = if at_root { None } else { parts.next() };
             let rest: PathBuf = parts.collect();
             if at_root && rest.as_os_str().is_empty() {
@@ -101,7 +103,9 @@ impl Assembly {
             };
             self.append(entry, &name, |link| {
                 // Hard links name the first path of the inode in the same tar.
-                let mut parts = link.components().filter(|c| matches!(c, Component::Normal(_)));
+                let mut parts = link
+                    .components()
+                    .filter(|c| matches!(c, Component::Normal(_)));
                 if !at_root {
                     parts.next();
                 }
@@ -172,9 +176,11 @@ impl Assembly {
                     hasher: &mut self.hasher,
                 };
                 if kind == EntryType::Regular || kind == EntryType::Continuous {
-                    self.tar.append_data(&mut header, rel_path(name), &mut hashing)
+                    self.tar
+                        .append_data(&mut header, rel_path(name), &mut hashing)
                 } else {
-                    self.tar.append_data(&mut header, rel_path(name), io::empty())
+                    self.tar
+                        .append_data(&mut header, rel_path(name), io::empty())
                 }
             }
         }
@@ -288,7 +294,10 @@ mod tests {
             .unwrap()
             .map(|e| {
                 let e = e.unwrap();
-                (e.path().unwrap().display().to_string(), e.header().uid().unwrap())
+                (
+                    e.path().unwrap().display().to_string(),
+                    e.header().uid().unwrap(),
+                )
             })
             .collect()
     }
@@ -303,7 +312,8 @@ mod tests {
         let mut a = Assembly::new(tmp.path(), overrides).unwrap();
         a.add_source(&source(&[("dir/", b""), ("dir/a", b"x")])[..], "/app", true)
             .unwrap();
-        a.add_source(&source(&[("f", b"y")])[..], "/app/", true).unwrap();
+        a.add_source(&source(&[("f", b"y")])[..], "/app/", true)
+            .unwrap();
         a.add_source(&source(&[("f", b"y")])[..], "/renamed", false)
             .unwrap();
         let (file, hash) = a.finish().unwrap();

@@ -214,7 +214,10 @@ mod tests {
         assert_eq!(list.len(), 5);
         assert_eq!(list[1].args, Args::Shell("echo a   && echo b".into()));
         assert_eq!(list[1].line, 4);
-        assert_eq!(list[2].args, Args::Json(vec!["sh".into(), "-c".into(), "x".into()]));
+        assert_eq!(
+            list[2].args,
+            Args::Json(vec!["sh".into(), "-c".into(), "x".into()])
+        );
         assert_eq!(list[3].flags, ["--chown=1:2"]);
         assert_eq!(flag(&list[3].flags, "chown"), Some("1:2"));
         assert_eq!(list[4].args, Args::Shell("not [json".into()));
@@ -230,8 +233,14 @@ mod tests {
 
     #[test]
     fn errors() {
-        assert!(matches!(parse("FROM x\nFOO bar"), Err(ParseError::Unknown { line: 2, .. })));
+        assert!(matches!(
+            parse("FROM x\nFOO bar"),
+            Err(ParseError::Unknown { line: 2, .. })
+        ));
         assert!(matches!(parse("# only\n\n"), Err(ParseError::Empty)));
-        assert!(matches!(parse("FROM x\nRUN"), Err(ParseError::Missing { .. })));
+        assert!(matches!(
+            parse("FROM x\nRUN"),
+            Err(ParseError::Missing { .. })
+        ));
     }
 }

@@ -126,7 +126,9 @@ impl Builder<'_, '_> {
             self.step(instruction)?;
         }
         let Some(mut stage) = self.stages.pop() else {
-            return Err(BuildError::Step("No image was generated. Is your Dockerfile empty?".into()));
+            return Err(BuildError::Step(
+                "No image was generated. Is your Dockerfile empty?".into(),
+            ));
         };
         if !self.options.labels.is_empty() {
             let mut labels = stage.config.labels().clone().unwrap_or_default();
@@ -532,7 +534,11 @@ impl Builder<'_, '_> {
         result
     }
 
-    fn workdir_in(&mut self, stage: &mut Stage, instruction: &Instruction) -> Result<(), BuildError> {
+    fn workdir_in(
+        &mut self,
+        stage: &mut Stage,
+        instruction: &Instruction,
+    ) -> Result<(), BuildError> {
         let mut extra = stage.extra.clone();
         let mut config = stage.config.clone();
         metadata::apply(
@@ -543,7 +549,11 @@ impl Builder<'_, '_> {
             self.escape,
         )?;
         stage.config = config;
-        let dir = stage.config.working_dir().clone().unwrap_or_else(|| "/".into());
+        let dir = stage
+            .config
+            .working_dir()
+            .clone()
+            .unwrap_or_else(|| "/".into());
         let created_by = format!("/bin/sh -c #(nop) WORKDIR {dir}");
         let config_json = canonical(&stage.config);
         let key = Cache::key(&parent_id(stage), &created_by, &config_json);
@@ -612,7 +622,10 @@ impl Builder<'_, '_> {
         let escape = self.escape;
         let lookup = Self::lookup(stage);
         let list = match &instruction.args {
-            Args::Json(list) => list.iter().map(|w| words::word(w, &lookup, escape)).collect(),
+            Args::Json(list) => list
+                .iter()
+                .map(|w| words::word(w, &lookup, escape))
+                .collect(),
             Args::Shell(text) => words::words(text, &lookup, escape),
         };
         let flag = |name: &str| {
@@ -627,7 +640,11 @@ impl Builder<'_, '_> {
             )));
         }
         let (dest, sources) = list.split_last().expect("two or more");
-        let workdir = stage.config.working_dir().clone().unwrap_or_else(|| "/".into());
+        let workdir = stage
+            .config
+            .working_dir()
+            .clone()
+            .unwrap_or_else(|| "/".into());
         let mut dest_abs = metadata::join_dir(&workdir, dest);
         let slash = dest.ends_with('/') || dest.ends_with("/.");
         let dest_is_dir = self
@@ -639,9 +656,10 @@ impl Builder<'_, '_> {
             dest_abs.push('/');
         }
         let mode = match chmod {
-            Some(m) => Some(u32::from_str_radix(&m, 8).map_err(|_| {
-                BuildError::Step(format!("invalid chmod parameter: {m}"))
-            })?),
+            Some(m) => Some(
+                u32::from_str_radix(&m, 8)
+                    .map_err(|_| BuildError::Step(format!("invalid chmod parameter: {m}")))?,
+            ),
             None => None,
         };
         let owner = match chown {
@@ -657,7 +675,7 @@ impl Builder<'_, '_> {
                 .map_err(tar_err("write a temporary archive"))?;
         }
         let from_container = match &from {
-            Some(from) => Some(self.from_container(from)?),
+            Some(from) => Some(self.stage_container(from)?),
             None => None,
         };
         let result = self.add_sources(
@@ -782,7 +800,7 @@ impl Builder<'_, '_> {
     }
 
     /// A container on the image of stage `from` (a name or index) or on the image `from`.
-    fn from_container(&mut self, from: &str) -> Result<String, BuildError> {
+    fn stage_container(&mut self, from: &str) -> Result<String, BuildError> {
         let stage = match from.parse::<usize>() {
             Ok(i) => self.stages.get(i).cloned(),
             Err(_) => self
@@ -795,7 +813,9 @@ impl Builder<'_, '_> {
             Some(stage) => stage,
             None => {
                 let image = self.engine.images().resolve(from).map_err(|_| {
-                    BuildError::Step(format!("invalid from flag value {from}: no such stage or local image"))
+                    BuildError::Step(format!(
+                        "invalid from flag value {from}: no such stage or local image"
+                    ))
                 })?;
                 Stage {
                     name: None,
@@ -849,7 +869,8 @@ impl Builder<'_, '_> {
 
 fn rewind(file: &mut std::fs::File) -> Result<(), BuildError> {
     use std::io::Seek;
-    file.flush().map_err(BuildError::io("write a temporary file"))?;
+    file.flush()
+        .map_err(BuildError::io("write a temporary file"))?;
     file.seek(std::io::SeekFrom::Start(0))
         .map(drop)
         .map_err(BuildError::io("read a temporary file"))

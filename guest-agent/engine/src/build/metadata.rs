@@ -53,7 +53,10 @@ pub fn apply(
                     )));
                 };
                 let entry = format!("{key}={value}");
-                match env.iter_mut().find(|e| e.split_once('=').map(|(k, _)| k) == Some(&key)) {
+                match env
+                    .iter_mut()
+                    .find(|e| e.split_once('=').map(|(k, _)| k) == Some(&key))
+                {
                     Some(existing) => *existing = entry,
                     None => env.push(entry),
                 }
@@ -92,7 +95,9 @@ pub fn apply(
             let mut volumes = config.volumes().clone().unwrap_or_default();
             for volume in list {
                 if volume.trim().is_empty() {
-                    return Err(BuildError::Step("VOLUME specified can not be an empty string".into()));
+                    return Err(BuildError::Step(
+                        "VOLUME specified can not be an empty string".into(),
+                    ));
                 }
                 if !volumes.contains(&volume) {
                     volumes.push(volume);
@@ -179,7 +184,10 @@ mod tests {
         assert_eq!(config.user().as_deref(), Some("nobody"));
         assert_eq!(config.cmd().clone().unwrap(), ["/bin/sh", "-c", "echo hi"]);
         assert_eq!(config.entrypoint().clone().unwrap(), ["/e"]);
-        assert_eq!(config.exposed_ports().clone().unwrap(), ["80/tcp", "53/udp"]);
+        assert_eq!(
+            config.exposed_ports().clone().unwrap(),
+            ["80/tcp", "53/udp"]
+        );
         assert_eq!(config.labels().clone().unwrap()["l"], "v");
     }
 }

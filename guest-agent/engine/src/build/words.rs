@@ -205,7 +205,11 @@ mod tests {
 
     #[test]
     fn splitting_and_pairs() {
-        assert_eq!(words("a \"b c\" $S", &vars, '\\'), ["a", "b c", "two", "words"]);
+        // A substituted value is not split again.
+        assert_eq!(
+            words("a \"b c\" $S", &vars, '\\'),
+            ["a", "b c", "two words"]
+        );
         assert_eq!(
             pairs("K=$A L=\"x y\" M", &vars, '\\'),
             [

@@ -108,8 +108,11 @@ fn walk_dir(
         if is_init_path(&child_rel) {
             continue;
         }
-        let st = match fstatat(Some(dir.as_raw_fd()), name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW)
-        {
+        let st = match fstatat(
+            Some(dir.as_raw_fd()),
+            name.as_os_str(),
+            AtFlags::AT_SYMLINK_NOFOLLOW,
+        ) {
             Ok(st) => st,
             // Removed by the container since the listing.
             Err(Errno::ENOENT) => continue,
@@ -121,10 +124,13 @@ fn walk_dir(
             _ => Node::Other,
         };
         if let Node::Dir { .. } = node {
-            let flags =
-                OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-            let child = match openat(Some(dir.as_raw_fd()), name.as_os_str(), flags, Mode::empty())
-            {
+            let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+            let child = match openat(
+                Some(dir.as_raw_fd()),
+                name.as_os_str(),
+                flags,
+                Mode::empty(),
+            ) {
                 // SAFETY: openat returned a fresh descriptor that nothing else owns.
                 Ok(fd) => unsafe { OwnedFd::from_raw_fd(fd) },
                 Err(Errno::ENOENT | Errno::ELOOP | Errno::ENOTDIR) => continue,
@@ -235,7 +241,11 @@ fn lower_stat(lowers: &[RootFs], rel: &Path) -> Option<FileStat> {
             name.as_os_str(),
             AtFlags::AT_SYMLINK_NOFOLLOW,
         ) {
-            Ok(st) if kind(&st) == SFlag::S_IFCHR && major(st.st_rdev) == 0 && minor(st.st_rdev) == 0 => {
+            Ok(st)
+                if kind(&st) == SFlag::S_IFCHR
+                    && major(st.st_rdev) == 0
+                    && minor(st.st_rdev) == 0 =>
+            {
                 return None
             }
             Ok(st) => return Some(st),

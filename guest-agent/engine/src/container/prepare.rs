@@ -112,7 +112,11 @@ pub fn prepare(
     )?;
     let mut options = BuildOptions::new(&record.id, &root, container_dir);
     options.network = network.namespace;
-    let init = if record.config.init { super::init_binary::find() } else { None };
+    let init = if record.config.init {
+        super::init_binary::find()
+    } else {
+        None
+    };
     options.init_binary = init.as_deref();
     options.volumes = VolumeDirs {
         named: &named,

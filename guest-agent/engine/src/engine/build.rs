@@ -85,7 +85,7 @@ pub struct ContainerCommit {
 impl Engine {
     /// What the container changed in its filesystem (`docker diff`).
     pub fn container_changes(&self, reference: &str) -> Result<Vec<Change>, FsError> {
-        Ok(self.inner.locked(reference, |ctx, record| {
+        self.inner.locked(reference, |ctx, record| {
             let upper = ctx.containers.container_dir(&record.id).join("upper");
             let image = ctx.images.resolve(&record.image_id)?;
             let lowers = ctx
@@ -95,11 +95,13 @@ impl Engine {
             if !upper.is_dir() {
                 return Ok(Ok(Vec::new()));
             }
-            Ok(changes::changes(&upper, &lowers).map_err(|source| FsError::Changes {
-                id: record.id.clone(),
-                source,
-            }))
-        })??)
+            Ok(
+                changes::changes(&upper, &lowers).map_err(|source| FsError::Changes {
+                    id: record.id.clone(),
+                    source,
+                }),
+            )
+        })?
     }
 
     /// The container's whole filesystem as a tar (`docker export`).
@@ -163,7 +165,9 @@ impl Engine {
             None => Vec::new(),
         };
         let created_by = std::iter::once(record.config.entrypoint.clone().unwrap_or_default())
-            .chain(std::iter::once(record.config.cmd.clone().unwrap_or_default()))
+            .chain(std::iter::once(
+                record.config.cmd.clone().unwrap_or_default(),
+            ))
             .flatten()
             .collect::<Vec<_>>()
             .join(" ");

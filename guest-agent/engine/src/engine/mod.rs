@@ -13,8 +13,8 @@
 //! that a container ended.
 
 mod attach;
-pub mod build;
 mod attach_socket;
+pub mod build;
 mod console;
 mod copy;
 mod error;
@@ -73,6 +73,7 @@ pub use exec::{ExecConfig, ExecError, ExecStdio};
 pub use exec_tty::{set_window_size, RawTerminal};
 pub use images::{ImageDeleted, ImageRemoveError, ImagesPruned};
 pub use lifecycle::ErrorKind;
+pub use network::NetworkCallError;
 pub use stats::{Stats, StatsError};
 use supervisor::Supervisor;
 pub use top::{Top, TopError};

@@ -1,9 +1,9 @@
 //! The engine's network calls: networks (create, list, inspect, remove, prune), containers
 //! on them (connect, disconnect), and what a running container's networking looks like.
 
+use super::EngineError;
 use super::{Engine, Inner};
 use crate::container::config::EndpointConfig;
-use super::EngineError;
 use crate::container::lifecycle;
 use crate::container::record::ContainerRecord;
 use crate::events::Event;

@@ -76,7 +76,10 @@ pub fn commit(
     // blob this commit has just decided to reuse.
     let _guard = store.import_guard();
     let (mut layers, mut config) = match parent {
-        Some(image) => (store.manifest(image)?.layers().clone(), store.config(image)?),
+        Some(image) => (
+            store.manifest(image)?.layers().clone(),
+            store.config(image)?,
+        ),
         None => (Vec::new(), scratch_config()),
     };
     let now = crate::logs::format_rfc3339_nano(std::time::SystemTime::now());
@@ -143,10 +146,7 @@ pub fn scratch_config() -> ImageConfiguration {
 
 fn put_json(store: &Store, media_type: MediaType, bytes: &[u8]) -> Result<Descriptor> {
     let desc = Descriptor::new(media_type, bytes.len() as u64, digest_of(bytes));
-    store
-        .blobs()
-        .put(bytes, &desc)
-        .map_err(StoreError::from)?;
+    store.blobs().put(bytes, &desc).map_err(StoreError::from)?;
     Ok(desc)
 }
 
@@ -226,7 +226,10 @@ fn append_other<W: Write>(tar: &mut tar::Builder<W>, v: &changes::Visit<'_>) -> 
             // A file that changes size while read is cut or padded to the header's size,
             // so the tar stays valid.
             let file = File::from(fd);
-            let reader = io::Read::take(io::Read::chain(io::Read::take(file, size), io::repeat(0)), size);
+            let reader = io::Read::take(
+                io::Read::chain(io::Read::take(file, size), io::repeat(0)),
+                size,
+            );
             tar.append_data(&mut header, v.rel, reader)
         }
         SFlag::S_IFLNK => {

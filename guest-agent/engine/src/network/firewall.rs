@@ -64,7 +64,11 @@ fn jumps(id: &str) -> Vec<(&'static str, &'static str, String)> {
             "PREROUTING",
             format!("-m addrtype --dst-type LOCAL -j {d}"),
         ),
-        ("nat", "OUTPUT", format!("-m addrtype --dst-type LOCAL -j {d}")),
+        (
+            "nat",
+            "OUTPUT",
+            format!("-m addrtype --dst-type LOCAL -j {d}"),
+        ),
         ("nat", "POSTROUTING", format!("-j {p}")),
     ]
 }
@@ -115,7 +119,10 @@ fn chains_script(net: &NetRules, missing_jumps: &[(&str, &str, String)]) -> Stri
         filter.push_str(&format!("-A {f} ! -i {br} -o {br} -j DROP\n"));
     } else {
         filter.push_str(&format!("-A {f} -i {br} ! -o {br} -j ACCEPT\n"));
-        nat.push_str(&format!("-A {p} -s {} ! -o {br} -j MASQUERADE\n", net.subnet));
+        nat.push_str(&format!(
+            "-A {p} -s {} ! -o {br} -j MASQUERADE\n",
+            net.subnet
+        ));
     }
     nat.push_str(&format!(
         "-A {p} -o {br} -m addrtype --src-type LOCAL -j MASQUERADE\n"

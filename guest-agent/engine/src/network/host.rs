@@ -77,7 +77,10 @@ pub fn register_bridge(root: &Path, net: &NetworkRecord) {
 
 /// The subnets of every engine's bridges, so two engines never pick the same one.
 pub fn registered_subnets() -> Vec<Subnet> {
-    load().iter().filter_map(|o| o.subnet.parse().ok()).collect()
+    load()
+        .iter()
+        .filter_map(|o| o.subnet.parse().ok())
+        .collect()
 }
 
 /// Deletes a bridge and the network's rules, and forgets it.
@@ -107,7 +110,11 @@ pub fn sweep_stale_roots() {
         .filter(|o| !o.root.join("networks").exists())
         .collect();
     for o in stale {
-        tracing::info!("removing {} of the deleted engine root {}", o.bridge, o.root.display());
+        tracing::info!(
+            "removing {} of the deleted engine root {}",
+            o.bridge,
+            o.root.display()
+        );
         remove_bridge(&o.id, &o.bridge);
     }
 }

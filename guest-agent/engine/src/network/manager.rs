@@ -244,9 +244,10 @@ impl Networks {
                 } else {
                     format!("br-{}", &record.id[..12])
                 };
-                record
-                    .options
-                    .insert("com.docker.network.bridge.name".into(), record.bridge.clone());
+                record.options.insert(
+                    "com.docker.network.bridge.name".into(),
+                    record.bridge.clone(),
+                );
             }
             state.networks.push(record);
             changed = true;
@@ -328,9 +329,9 @@ impl Networks {
         let marker = self.run_dir.join(&net.id);
         let mut fresh = false;
         if !Path::new("/sys/class/net").join(&net.bridge).exists() {
-            let subnet = net
-                .subnet()
-                .ok_or_else(|| NetworkError::Invalid(format!("network {} has no subnet", net.name)))?;
+            let subnet = net.subnet().ok_or_else(|| {
+                NetworkError::Invalid(format!("network {} has no subnet", net.name))
+            })?;
             let clash = store::host_routes()
                 .into_iter()
                 .find(|(dev, s)| *dev != net.bridge && s.overlaps(subnet));
@@ -359,8 +360,10 @@ impl Networks {
         host::enable_forwarding()?;
         if fresh || !marker.exists() {
             let rules = port_rules(state, &net.id);
-            firewall::install(&net_rules(net, &rules))
-                .map_err(host_err(format!("install the rules of network {}", net.name)))?;
+            firewall::install(&net_rules(net, &rules)).map_err(host_err(format!(
+                "install the rules of network {}",
+                net.name
+            )))?;
             let _ = std::fs::create_dir_all(&self.run_dir);
             let _ = std::fs::write(&marker, b"");
         }
@@ -371,7 +374,9 @@ impl Networks {
                     Ok(r) => {
                         state.resolvers.insert(net.id.clone(), r);
                     }
-                    Err(e) => tracing::warn!("network {}: no DNS resolver on {gw}:53: {e}", net.name),
+                    Err(e) => {
+                        tracing::warn!("network {}: no DNS resolver on {gw}:53: {e}", net.name)
+                    }
                 }
             }
         }
@@ -451,7 +456,10 @@ impl Networks {
             .values()
             .filter_map(|e| e.endpoint.ip.parse().ok())
             .collect();
-        let gateway = primary.as_ref().and_then(|n| n.gateway_ip()).map(IpAddr::V4);
+        let gateway = primary
+            .as_ref()
+            .and_then(|n| n.gateway_ip())
+            .map(IpAddr::V4);
         Ok(NetworkSetup {
             namespace: NetworkNamespace::Join(attachment.netns.clone()),
             addresses,
@@ -875,7 +883,12 @@ impl Networks {
                 .networks
                 .iter()
                 .filter(|n| !n.predefined && !keep(n))
-                .filter(|n| !state.attached.values().any(|a| a.endpoints.contains_key(&n.id)))
+                .filter(|n| {
+                    !state
+                        .attached
+                        .values()
+                        .any(|a| a.endpoints.contains_key(&n.id))
+                })
                 .cloned()
                 .collect()
         };
@@ -927,12 +940,12 @@ impl Networks {
                 .unwrap_or(0);
             let mut inner = Netlink::open_in(&attachment.netns)
                 .map_err(host_err("open the container's network namespace"))?;
-            let ep = match self.add_endpoint(&mut state, &mut inner, &attachment, &net, &cfg, n)
-            {
+            let ep = match self.add_endpoint(&mut state, &mut inner, &attachment, &net, &cfg, n) {
                 Ok(ep) => ep,
                 Err(e) => {
                     if let Some(l) = state.ipam.get_mut(&net.id) {
-                        l.leased.retain(|_, o| o != &record.id || attachment.endpoints.is_empty());
+                        l.leased
+                            .retain(|_, o| o != &record.id || attachment.endpoints.is_empty());
                     }
                     return Err(e);
                 }
@@ -1018,7 +1031,12 @@ impl Networks {
         }
         membership.networks.remove(&net.name);
         if membership.mode == net.name {
-            membership.mode = membership.networks.keys().next().cloned().unwrap_or("none".into());
+            membership.mode = membership
+                .networks
+                .keys()
+                .next()
+                .cloned()
+                .unwrap_or("none".into());
         }
         write_json_atomic(&container_dir.join(MEMBERSHIP_FILE), &membership)
             .map_err(host_err("save the container's networks"))?;

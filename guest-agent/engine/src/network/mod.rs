@@ -108,7 +108,11 @@ impl From<NetworkNamespace> for NetworkSetup {
 
 /// Sets up the networking of the container about to start in `container_dir`, by the
 /// engine that owns it. Without an engine (a bare lifecycle call), a private namespace.
-pub fn attach(images: &Store, record: &ContainerRecord, container_dir: &Path) -> Result<NetworkSetup> {
+pub fn attach(
+    images: &Store,
+    record: &ContainerRecord,
+    container_dir: &Path,
+) -> Result<NetworkSetup> {
     let Some(networks) = registry::lookup(container_dir) else {
         return Ok(NetworkNamespace::Private.into());
     };

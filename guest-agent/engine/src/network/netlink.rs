@@ -65,7 +65,8 @@ impl Msg {
 
     /// An `ifinfomsg`.
     fn ifinfo(mut self, index: i32, flags: u32, change: u32) -> Msg {
-        self.buf.extend_from_slice(&[libc::AF_UNSPEC as u8, 0, 0, 0]);
+        self.buf
+            .extend_from_slice(&[libc::AF_UNSPEC as u8, 0, 0, 0]);
         self.buf.extend_from_slice(&index.to_ne_bytes());
         self.buf.extend_from_slice(&flags.to_ne_bytes());
         self.buf.extend_from_slice(&change.to_ne_bytes());
@@ -95,7 +96,8 @@ impl Msg {
     fn nest(mut self, typ: u16) -> Msg {
         self.nests.push(self.buf.len());
         self.buf.extend_from_slice(&[0, 0]);
-        self.buf.extend_from_slice(&(typ | NLA_F_NESTED).to_ne_bytes());
+        self.buf
+            .extend_from_slice(&(typ | NLA_F_NESTED).to_ne_bytes());
         self
     }
 
@@ -175,14 +177,8 @@ impl Netlink {
         let seq = self.seq;
         let bytes = msg.finish(seq);
         // SAFETY: sending an initialised buffer of the given length.
-        let sent = unsafe {
-            libc::send(
-                self.fd.as_raw_fd(),
-                bytes.as_ptr().cast(),
-                bytes.len(),
-                0,
-            )
-        };
+        let sent =
+            unsafe { libc::send(self.fd.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), 0) };
         if sent < 0 {
             return Err(io::Error::last_os_error());
         }
@@ -190,9 +186,8 @@ impl Netlink {
         loop {
             let mut buf = vec![0u8; 16384];
             // SAFETY: receiving into a buffer of the given length.
-            let n = unsafe {
-                libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0)
-            };
+            let n =
+                unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
             if n < 0 {
                 let e = io::Error::last_os_error();
                 if e.kind() == io::ErrorKind::Interrupted {

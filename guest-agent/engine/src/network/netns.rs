@@ -28,8 +28,8 @@ pub fn create(path: &Path) -> io::Result<()> {
             }
             // SAFETY: gettid has no preconditions.
             let tid = unsafe { libc::syscall(libc::SYS_gettid) };
-            let source = std::ffi::CString::new(format!("/proc/self/task/{tid}/ns/net"))
-                .expect("no NUL");
+            let source =
+                std::ffi::CString::new(format!("/proc/self/task/{tid}/ns/net")).expect("no NUL");
             // SAFETY: both paths are NUL-terminated; a bind mount of an nsfs file.
             let rc = unsafe {
                 libc::mount(

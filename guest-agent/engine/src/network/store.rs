@@ -286,7 +286,10 @@ mod tests {
         let b = l.allocate(subnet, gw, "b").unwrap();
         l.release_owner("a");
         let c = l.allocate(subnet, gw, "c").unwrap();
-        assert_eq!((b, c), (Ipv4Addr::new(10, 9, 0, 3), Ipv4Addr::new(10, 9, 0, 4)));
+        assert_eq!(
+            (b, c),
+            (Ipv4Addr::new(10, 9, 0, 3), Ipv4Addr::new(10, 9, 0, 4))
+        );
         for owner in ["d", "e", "f"] {
             l.allocate(subnet, gw, owner).unwrap();
         }

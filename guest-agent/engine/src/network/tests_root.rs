@@ -105,7 +105,8 @@ fn web(port: Option<u16>) -> ContainerConfig {
 }
 
 /// Resolves `webby` through the network's resolver and fetches its page.
-const CLIENT: &str = "ip=$(nslookup webby | sed -n 's/^Address: *\\([0-9.]*\\)$/\\1/p' | tail -1); \
+const CLIENT: &str =
+    "ip=$(nslookup webby | sed -n 's/^Address: *\\([0-9.]*\\)$/\\1/p' | tail -1); \
      [ -n \"$ip\" ] && printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 $ip 80 | grep -q '200 OK'";
 
 fn iptables_save() -> String {
@@ -159,10 +160,15 @@ fn root_published_port_reaches_the_container_and_rm_leaves_nothing() {
     let id = net.run(web(Some(port)));
     let info = net.engine().container_network(&id).expect("attached");
     let ep = &info.networks["bridge"];
-    assert!(ep.ip.starts_with(&ep.gateway[..ep.gateway.rfind('.').unwrap()]));
+    assert!(ep
+        .ip
+        .starts_with(&ep.gateway[..ep.gateway.rfind('.').unwrap()]));
     assert_eq!(info.ports[0].host_ip, "127.0.0.1");
     assert_eq!(info.ports[0].host_port, port);
-    let veths_before: Vec<String> = links().into_iter().filter(|l| l.starts_with("veth")).collect();
+    let veths_before: Vec<String> = links()
+        .into_iter()
+        .filter(|l| l.starts_with("veth"))
+        .collect();
     assert!(links().contains(&net.bridge()));
 
     let page = http_get(&format!("127.0.0.1:{port}"));
@@ -175,10 +181,17 @@ fn root_published_port_reaches_the_container_and_rm_leaves_nothing() {
     let err = net.engine().start(&second.id).unwrap_err();
     let text = crate::container::lifecycle::chain(&err);
     assert!(
-        text.contains(&format!("Bind for 127.0.0.1:{port} failed: port is already allocated")),
+        text.contains(&format!(
+            "Bind for 127.0.0.1:{port} failed: port is already allocated"
+        )),
         "{text}"
     );
-    assert!(!net.root().join("containers").join(&second.id).join(super::STATE_FILE).exists());
+    assert!(!net
+        .root()
+        .join("containers")
+        .join(&second.id)
+        .join(super::STATE_FILE)
+        .exists());
 
     let view = net.engine().network_inspect("bridge").unwrap();
     let id12 = &view.record.id[..12];
@@ -187,7 +200,9 @@ fn root_published_port_reaches_the_container_and_rm_leaves_nothing() {
     assert!(!iptables_save().contains(&format!("--dport {port} -j DNAT")));
     assert!(net.engine().container_network(&id).is_none());
     wait_gone("the container's veth", || {
-        !links().iter().any(|l| l.starts_with("veth") && !veths_before.contains(l))
+        !links()
+            .iter()
+            .any(|l| l.starts_with("veth") && !veths_before.contains(l))
             || links().iter().filter(|l| l.starts_with("veth")).count() < veths_before.len()
     });
     let leases = std::fs::read_to_string(net.root().join("networks/ipam.json")).unwrap();
@@ -202,7 +217,9 @@ fn root_cycles_and_restarts_leave_no_veth_rule_or_lease() {
     let view = net.engine().network_inspect("bridge").unwrap();
     let id12 = view.record.id[..12].to_string();
     let rules = count_ours(&iptables_save(), &id12);
-    let ip = net.engine().container_network(&first).unwrap().networks["bridge"].ip.clone();
+    let ip = net.engine().container_network(&first).unwrap().networks["bridge"]
+        .ip
+        .clone();
 
     // An engine restart: same rules, same lease, the container keeps its address.
     net.reopen();
@@ -211,21 +228,34 @@ fn root_cycles_and_restarts_leave_no_veth_rule_or_lease() {
     let after = net.engine().container_network(&first).unwrap();
     assert_eq!(after.networks["bridge"].ip, ip);
     let second = net.run(web(None));
-    let other = net.engine().container_network(&second).unwrap().networks["bridge"].ip.clone();
-    assert_ne!(other, ip, "an address leased before the restart was handed out again");
+    let other = net.engine().container_network(&second).unwrap().networks["bridge"]
+        .ip
+        .clone();
+    assert_ne!(
+        other, ip,
+        "an address leased before the restart was handed out again"
+    );
     net.engine().remove(&second, true, false).unwrap();
     net.engine().remove(&first, true, false).unwrap();
     let empty_rules = count_ours(&iptables_save(), &id12);
 
     let netns_dir = net.dir.path().join("netns");
-    let veths = || links().into_iter().filter(|l| l.starts_with("veth")).count();
+    let veths = || {
+        links()
+            .into_iter()
+            .filter(|l| l.starts_with("veth"))
+            .count()
+    };
     let before = veths();
     let started = Instant::now();
     for i in 0..20 {
         let id = net.run(web(Some(18500 + i)));
         net.engine().remove(&id, true, false).unwrap();
     }
-    eprintln!("20 start/rm cycles with a published port: {:?}", started.elapsed());
+    eprintln!(
+        "20 start/rm cycles with a published port: {:?}",
+        started.elapsed()
+    );
     assert_eq!(count_ours(&iptables_save(), &id12), empty_rules);
     wait_gone("veths of removed containers", || veths() <= before);
     let leases = std::fs::read_to_string(net.root().join("networks/ipam.json")).unwrap();
@@ -238,7 +268,12 @@ fn root_cycles_and_restarts_leave_no_veth_rule_or_lease() {
             .all(|l| l["leased"].as_object().is_none_or(|m| m.is_empty())),
         "{leases}"
     );
-    assert_eq!(std::fs::read_dir(&netns_dir).map(|d| d.count()).unwrap_or(0), 0);
+    assert_eq!(
+        std::fs::read_dir(&netns_dir)
+            .map(|d| d.count())
+            .unwrap_or(0),
+        0
+    );
 }
 
 #[test]
@@ -273,11 +308,19 @@ fn root_user_network_resolves_names_and_connects_live() {
         net.engine().wait(&id).unwrap()
     };
     assert_eq!(client("bn-test"), 0, "by name on the user network");
-    assert_ne!(client("bridge"), 0, "the default bridge has no name resolution");
+    assert_ne!(
+        client("bridge"),
+        0,
+        "the default bridge has no name resolution"
+    );
 
     let err = net.engine().network_remove("bn-test").unwrap_err();
     assert!(err.to_string().contains("has active endpoints"), "{err}");
-    assert!(net.engine().network_remove("bridge").unwrap_err().is_forbidden());
+    assert!(net
+        .engine()
+        .network_remove("bridge")
+        .unwrap_err()
+        .is_forbidden());
 
     // Live: a second network, connected and disconnected while the server runs.
     net.engine()
@@ -327,5 +370,8 @@ fn root_none_and_host_modes() {
     assert_eq!(none.split_whitespace().collect::<Vec<_>>(), ["lo"]);
     assert!(net.engine().container_network(&id).is_none());
     let (_, host) = run("host");
-    assert!(host.contains("eth0") || host.split_whitespace().count() > 1, "{host}");
+    assert!(
+        host.contains("eth0") || host.split_whitespace().count() > 1,
+        "{host}"
+    );
 }

@@ -49,7 +49,9 @@ async fn changes(
 async fn export(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     // Looked up first, so a missing container is a 404 rather than an empty stream.
     let lookup = id.clone();
-    state.run(move |engine| Ok(engine.inspect(&lookup)?)).await?;
+    state
+        .run(move |engine| Ok(engine.inspect(&lookup)?))
+        .await?;
     let engine = state.engine.clone();
     let body = stream::blocking(move |tx| {
         if let Err(e) = engine.export_container(&id, writer::ChannelWriter::new(tx)) {

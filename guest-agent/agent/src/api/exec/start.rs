@@ -125,7 +125,7 @@ fn outcome(result: Result<Result<i32, ExecError>, tokio::task::JoinError>) -> Ou
         Ok(Err(e)) => {
             let text = crate::api::error::chain(&e);
             let lower = text.to_ascii_lowercase();
-            let code = if lower.contains("not found") || lower.contains("no such file") {
+            let code = if lower.contains("not found") || lower.contains("no such") {
                 127
             } else {
                 126
@@ -154,7 +154,8 @@ fn spawn_exec(
 fn run_detached(engine: Arc<Engine>, session: Arc<Session>, config: EngineExec) {
     let container = session.container_id.clone();
     let keeper = session.clone();
-    let _ = spawn_exec(session, move || {
+    // Nobody waits for the outcome: the session records it.
+    drop(spawn_exec(session, move || {
         if config.tty {
             return engine.exec_with_terminal(&container, &config, move |master| {
                 // Nobody reads the terminal: drain it so the process never blocks writing.
@@ -183,7 +184,7 @@ fn run_detached(engine: Arc<Engine>, session: Arc<Session>, config: EngineExec) 
             &config,
             ExecStdio::Fds([null()?, null()?, null()?]),
         )
-    });
+    }));
 }
 
 /// A pipe for one stdio stream of the process: its end and ours.

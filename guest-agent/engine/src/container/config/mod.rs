@@ -89,8 +89,13 @@ pub struct ContainerConfig {
     pub exposed_ports: BTreeSet<String>,
     /// Allocate a terminal (also sets `TERM=xterm`).
     pub tty: bool,
+    /// The terminal's initial size (rows, columns), with `tty`.
+    pub console_size: Option<(u16, u16)>,
     /// Keep stdin open for attach.
     pub open_stdin: bool,
+    /// Close the container's stdin when the first attach client that wrote to it
+    /// half-closes (`docker run -i`: the end of piped input ends the container's).
+    pub stdin_once: bool,
     /// Signal `stop` sends first (`SIGTERM`, `TERM`, `15`); default: the image's, else SIGTERM.
     pub stop_signal: Option<String>,
     /// Seconds `stop` waits before SIGKILL; default 10 (the lifecycle module decides).
@@ -98,6 +103,9 @@ pub struct ContainerConfig {
     /// Run a small init as pid 1 that reaps zombies and forwards signals.
     pub init: bool,
     pub mounts: Vec<MountConfig>,
+    /// Targets that get a fresh anonymous volume (`-v /data`), like an image's VOLUMEs;
+    /// `rm -v` removes them with the container.
+    pub volumes: BTreeSet<String>,
     pub resources: Resources,
     pub restart_policy: RestartPolicy,
     /// `bridge`, `host`, `none`, `container:<id>` or a network name; the network module

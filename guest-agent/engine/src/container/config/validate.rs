@@ -66,6 +66,9 @@ impl ContainerConfig {
     }
 
     fn validate_mounts(&self) -> Result<()> {
+        for target in &self.volumes {
+            clean_target(target)?;
+        }
         let mut seen = HashSet::new();
         for mount in &self.mounts {
             let target = mount.target();

@@ -91,7 +91,7 @@ fn launch(ctx: &Ctx, record: &ContainerRecord) -> Result<Started> {
         runtime_root: ctx.runtime_root.to_path_buf(),
         tty: record.config.tty,
         stdin: record.config.open_stdin,
-        stdin_once: false,
+        stdin_once: record.config.stdin_once,
         log: WriterOptions::default(),
     };
     let _one_fork = SPAWN.lock().unwrap_or_else(|p| p.into_inner());

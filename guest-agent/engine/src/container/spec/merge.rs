@@ -165,6 +165,15 @@ fn image_volumes(request: &ContainerConfig, img: &ImageConfig) -> Result<Vec<Str
             out.insert(target);
         }
     }
+    // The request's own anonymous volumes (`-v /data`) join the image's; validate has
+    // already cleaned their targets.
+    for target in &request.volumes {
+        if let Ok(target) = config::clean_target(target) {
+            if !requested.contains(&target) {
+                out.insert(target);
+            }
+        }
+    }
     Ok(out.into_iter().collect())
 }
 

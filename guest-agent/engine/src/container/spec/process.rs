@@ -44,6 +44,16 @@ pub fn process(
         .set_oom_score_adj(Some(0))
         .set_apparmor_profile(None)
         .set_selinux_label(None);
+    if let (true, Some((height, width))) = (config.tty, config.console_size) {
+        // The size the client's terminal has, so the first prompt is drawn right before
+        // any resize arrives (`docker run -it` sends HostConfig.ConsoleSize).
+        let size = oci_spec::runtime::BoxBuilder::default()
+            .height(u64::from(height))
+            .width(u64::from(width))
+            .build()
+            .ok();
+        process.set_console_size(size);
+    }
     Ok(process)
 }
 

@@ -87,6 +87,7 @@ pub fn to_config(body: ContainerCreateBody) -> ApiResult<ContainerConfig> {
         labels: body.labels.unwrap_or_default().into_iter().collect(),
         tty: body.tty.unwrap_or(false),
         open_stdin: body.open_stdin.unwrap_or(false),
+        stdin_once: body.stdin_once.unwrap_or(false),
         stop_signal: nonempty(body.stop_signal),
         stop_timeout: body
             .stop_timeout
@@ -101,14 +102,8 @@ pub fn to_config(body: ContainerCreateBody) -> ApiResult<ContainerConfig> {
     for port in body.exposed_ports.unwrap_or_default() {
         config.exposed_ports.insert(normalize_port(&port)?);
     }
-    if let Some(volumes) = body.volumes.filter(|v| !v.is_empty()) {
-        return Err(ApiError::bad_request(format!(
-            "anonymous volumes ({}) are not supported by Berth yet; name the volume \
-             (-v NAME:{})",
-            volumes.join(", "),
-            volumes[0]
-        )));
-    }
+    // `-v /data`: an anonymous volume, created at start and removed by `rm -v`.
+    config.volumes = body.volumes.unwrap_or_default().into_iter().collect();
     if body.healthcheck.is_some_and(|h| {
         h.test
             .as_ref()
@@ -118,10 +113,11 @@ pub fn to_config(body: ContainerCreateBody) -> ApiResult<ContainerConfig> {
             "health checks are not supported by Berth yet",
         ));
     }
-    host_config::apply(
-        &mut config,
-        body.host_config.unwrap_or_default(),
-        body.networking_config,
-    )?;
+    let host_config = body.host_config.unwrap_or_default();
+    if let Some([height, width]) = host_config.console_size.as_deref() {
+        let size = |n: usize| u16::try_from(n).ok().filter(|n| *n > 0);
+        config.console_size = size(*height).zip(size(*width));
+    }
+    host_config::apply(&mut config, host_config, body.networking_config)?;
     Ok(config)
 }

@@ -43,7 +43,18 @@ pub fn apply(
     let endpoints = networking
         .and_then(|n| n.endpoints_config)
         .unwrap_or_default();
+    let mode = config.network_mode.clone();
+    let own_namespace = matches!(mode.as_str(), "host" | "none") || mode.starts_with("container:");
     for (network, endpoint) in endpoints {
+        // The CLI names the mode's network "default" when no --network was given.
+        let network = match network.as_str() {
+            "default" => mode.clone(),
+            _ => network,
+        };
+        // host, none and container: modes have no endpoint to configure.
+        if own_namespace && network == mode {
+            continue;
+        }
         let wanted = EndpointConfig {
             aliases: endpoint.aliases.unwrap_or_default(),
             ipv4_address: endpoint
@@ -268,7 +279,7 @@ pub fn parse_bytes(text: &str) -> Option<i64> {
         _ => return None,
     };
     let value: f64 = number.trim().parse().ok()?;
-    (value >= 0.0).then(|| (value * factor) as i64)
+    (value >= 0.0).then_some((value * factor) as i64)
 }
 
 /// `PortBindings`: `"80/tcp": [{"HostIp": "", "HostPort": "8080"}]`; a key without a

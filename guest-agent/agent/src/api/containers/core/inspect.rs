@@ -158,7 +158,7 @@ fn config(record: &ContainerRecord, merged: &view::Merged) -> DockerConfig {
         exposed_ports: (!exposed.is_empty()).then(|| exposed.into_iter().collect()),
         tty: Some(request.tty),
         open_stdin: Some(request.open_stdin),
-        stdin_once: Some(false),
+        stdin_once: Some(request.stdin_once),
         env: Some(full.map_or_else(|| request.env.clone(), |m| m.env.clone())),
         cmd: merged.cmd.clone(),
         image: Some(request.image.clone()),

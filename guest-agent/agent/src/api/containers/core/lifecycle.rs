@@ -42,16 +42,16 @@ pub struct RenameQuery {
 async fn verb(
     state: &AppState,
     id: String,
-    call: impl FnOnce(&Engine, &str) -> Result<(), EngineError> + Send + 'static,
+    call: impl FnOnce(&Engine, &str) -> ApiResult<()> + Send + 'static,
 ) -> ApiResult<StatusCode> {
     state
-        .run(move |engine| Ok(call(engine, &id)?))
+        .run(move |engine| call(engine, &id))
         .await
         .map(|()| StatusCode::NO_CONTENT)
 }
 
 pub async fn start(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    verb(&state, id, |engine, id| engine.start(id)).await
+    verb(&state, id, |engine, id| Ok(engine.start(id)?)).await
 }
 
 /// Seconds to wait before SIGKILL: absent means the container's own timeout; negative
@@ -62,11 +62,12 @@ fn timeout(t: Option<i64>) -> Option<u32> {
 
 /// A stop with a signal of the request's own: that signal first (the engine's stop then
 /// follows with the container's stop signal and, after the timeout, SIGKILL).
-fn signal_first(engine: &Engine, id: &str, signal: Option<&str>) -> Result<(), EngineError> {
+fn signal_first(engine: &Engine, id: &str, signal: Option<&str>) -> ApiResult<()> {
     match signal.filter(|s| !s.is_empty()) {
         Some(signal) => match engine.kill(id, signal) {
+            // Not running: the stop below says what there is to say.
             Err(e) if e.kind() == berth_engine::engine::ErrorKind::Conflict => Ok(()),
-            other => other,
+            other => Ok(other?),
         },
         None => Ok(()),
     }
@@ -80,7 +81,7 @@ pub async fn stop(
     let t = timeout(query.t);
     verb(&state, id, move |engine, id| {
         signal_first(engine, id, query.signal.as_deref())?;
-        engine.stop(id, t)
+        Ok(engine.stop(id, t)?)
     })
     .await
 }
@@ -93,7 +94,7 @@ pub async fn restart(
     let t = timeout(query.t);
     verb(&state, id, move |engine, id| {
         signal_first(engine, id, query.signal.as_deref())?;
-        engine.restart(id, t)
+        Ok(engine.restart(id, t)?)
     })
     .await
 }
@@ -107,18 +108,18 @@ pub async fn kill(
         .signal
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "KILL".into());
-    verb(&state, id, move |engine, id| engine.kill(id, &signal)).await
+    verb(&state, id, move |engine, id| Ok(engine.kill(id, &signal)?)).await
 }
 
 pub async fn pause(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    verb(&state, id, |engine, id| engine.pause(id)).await
+    verb(&state, id, |engine, id| Ok(engine.pause(id)?)).await
 }
 
 pub async fn unpause(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    verb(&state, id, |engine, id| engine.unpause(id)).await
+    verb(&state, id, |engine, id| Ok(engine.unpause(id)?)).await
 }
 
 pub async fn rename(
@@ -131,7 +132,7 @@ pub async fn rename(
         .filter(|n| !n.is_empty())
         .ok_or_else(|| ApiError::bad_request("Neither old nor new names may be empty"))?;
     verb(&state, id, move |engine, id| {
-        engine.rename(id, &name).map(drop)
+        Ok(engine.rename(id, &name).map(drop)?)
     })
     .await
 }

@@ -6,7 +6,6 @@ use std::time::SystemTime;
 use axum::extract::State;
 use axum::Json;
 use berth_engine::container::config::MountConfig;
-use berth_engine::container::lifecycle::is_active;
 use berth_engine::container::record::{ContainerRecord, ContainerStatus, Status};
 use berth_engine::engine::Engine;
 use berth_engine::logs::parse_rfc3339;
@@ -167,7 +166,13 @@ impl<'a> Matcher<'a> {
             !f.has(key) || f.get(key).iter().any(|v| test(v))
         };
         let created = parse_rfc3339(&record.created);
-        let labels = record.config.labels.clone();
+        // Docker filters on the labels the container shows: its image's too.
+        let labels = match f.has("label") || f.has("label!") {
+            true => view::merged(engine, record)
+                .merged
+                .map_or_else(|| record.config.labels.clone(), |m| m.labels),
+            false => record.config.labels.clone(),
+        };
         any("id", &|v| record.id.starts_with(v))
             && any("name", &|v| name_matches(&record.name, v))
             && f.labels_match(&labels)
@@ -192,8 +197,8 @@ impl<'a> Matcher<'a> {
                 ports_match(exposed.iter().chain(record.config.port_bindings.keys()), v)
             })
             && (!f.has("is-task") || f.get("is-task").iter().all(|v| v == "false"))
-            && !f.has("health")
-            && (is_active(status.status) || status.status != Status::Removing)
+            // No health checks here: every container's health is "none".
+            && any("health", &|v| v == "none")
     }
 }
 

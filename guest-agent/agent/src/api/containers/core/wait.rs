@@ -110,6 +110,10 @@ fn wait_for(
             Condition::Removed => seen.removed,
         };
         if done {
+            // A removal found by looking may be ahead of its `die` still queued here.
+            for event in events.try_iter() {
+                note(&mut seen, id, &event);
+            }
             return Some(seen.code);
         }
         match events.recv_timeout(TICK) {
