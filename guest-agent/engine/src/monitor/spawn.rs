@@ -116,6 +116,7 @@ pub fn run(cfg: MonitorConfig, report: Option<OwnedFd>) -> ! {
     let oom_counter = running.oom_counter.clone();
     send_report(report, Some(running.pid), None);
     let mut event_loop = Loop::new(running, cfg.tty, cfg.stdin_once);
+    sys::release_startup_pages();
     let ended = event_loop.run();
     let mut record = ExitRecord::new(ended.code, ended.signal, ended.at);
     record.oom_killed = oom_killed(oom_counter.as_deref());

@@ -135,3 +135,45 @@ pub(super) fn exit(code: i32) -> ! {
     // SAFETY: _exit never returns and touches no Rust state.
     unsafe { libc::_exit(code) }
 }
+
+/// Lets go of the memory only the monitor's start needed: code and read-only data of the
+/// binary and its libraries (parsing the config, the runtime's create, error paths) and
+/// freed heap. The monitor then lives for as long as its container, touching only its
+/// event loop; the kernel faults back in, from the page cache, whatever it uses again.
+///
+/// Only mappings that were never written are dropped: file-backed, not writable, and
+/// without anonymous (copy-on-write) pages, so RELRO sections and relocated data, which
+/// `MADV_DONTNEED` would reset to the file's bytes, are left alone.
+pub(super) fn release_startup_pages() {
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
+        return;
+    };
+    let mut current: Option<(usize, usize, bool)> = None;
+    let mut droppable = Vec::new();
+    for line in smaps.lines() {
+        let mut fields = line.split_whitespace();
+        let first = fields.next().unwrap_or("");
+        if let Some((start, end)) = first.split_once('-').and_then(|(s, e)| {
+            Some((usize::from_str_radix(s, 16).ok()?, usize::from_str_radix(e, 16).ok()?))
+        }) {
+            let perms = fields.next().unwrap_or("");
+            let path = fields.nth(3).unwrap_or("");
+            let file_backed = path.starts_with('/');
+            current = Some((start, end, file_backed && !perms.contains('w')));
+        } else if first == "Anonymous:" {
+            if let Some((start, end, true)) = current.take() {
+                if fields.next() == Some("0") {
+                    droppable.push((start, end - start));
+                }
+            }
+        }
+    }
+    for (start, len) in droppable {
+        // SAFETY: the range is a whole mapping of this process, read-only and never
+        // written (no anonymous pages): dropping its pages only unmaps them from our page
+        // tables; the next access reads the same bytes from the file again.
+        unsafe { libc::madvise(start as *mut libc::c_void, len, libc::MADV_DONTNEED) };
+    }
+    // SAFETY: malloc_trim only returns free heap memory to the kernel.
+    unsafe { libc::malloc_trim(0) };
+}
