@@ -233,8 +233,22 @@ fn none_host_and_outbound_nat() {
     let ip = host_address();
     let listener = TcpListener::bind((ip, 0)).unwrap();
     let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
     let server = std::thread::spawn(move || {
-        let (mut conn, peer) = listener.accept().unwrap();
+        // Bounded: a container that never connects fails the test instead of hanging it.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let (mut conn, peer) = loop {
+            match listener.accept() {
+                Ok(got) => break got,
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                Err(e) => panic!("the container never connected: {e}"),
+            }
+        };
+        conn.set_nonblocking(false).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
         let mut got = String::new();
         conn.read_to_string(&mut got).unwrap();
         (got, peer)
@@ -247,6 +261,8 @@ fn none_host_and_outbound_nat() {
         "-c",
         &format!("echo hello-from-the-container | nc -w 3 {ip} {port}"),
     ]);
-    let (got, _peer) = server.join().unwrap();
+    let (got, _peer) = server
+        .join()
+        .unwrap_or_else(|_| panic!("server log:\n{}", d.log()));
     assert_eq!(got.trim(), "hello-from-the-container");
 }

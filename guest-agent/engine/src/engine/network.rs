@@ -22,8 +22,15 @@ impl EventSink for Inner {
 pub enum NetworkCallError {
     #[error(transparent)]
     Network(#[from] NetworkError),
+    /// Boxed: an engine error is large, and network calls fail rarely.
     #[error(transparent)]
-    Container(#[from] EngineError),
+    Container(Box<EngineError>),
+}
+
+impl From<EngineError> for NetworkCallError {
+    fn from(e: EngineError) -> Self {
+        NetworkCallError::Container(Box::new(e))
+    }
 }
 
 impl NetworkCallError {

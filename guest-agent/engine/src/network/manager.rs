@@ -320,22 +320,47 @@ impl Networks {
     // ---- bridges -------------------------------------------------------------------
 
     /// Makes sure `net`'s bridge, address, rules and resolver exist; cheap once done.
-    fn ensure_bridge(&self, state: &mut State, net: &NetworkRecord) -> Result<()> {
+    /// Returns the network as it now is: the default bridge's subnet moves when another
+    /// engine's bridge (or any route) took it before this engine's bridge existed.
+    fn ensure_bridge(&self, state: &mut State, net: &NetworkRecord) -> Result<NetworkRecord> {
         let exists = Path::new("/sys/class/net").join(&net.bridge).exists();
         if exists && state.ready.contains(&net.id) {
-            return Ok(());
+            return Ok(net.clone());
         }
         let _host_lock = host::lock()?;
+        let mut owned = net.clone();
+        let net = &mut owned;
         let marker = self.run_dir.join(&net.id);
         let mut fresh = false;
         if !Path::new("/sys/class/net").join(&net.bridge).exists() {
-            let subnet = net.subnet().ok_or_else(|| {
+            let mut subnet = net.subnet().ok_or_else(|| {
                 NetworkError::Invalid(format!("network {} has no subnet", net.name))
             })?;
-            let clash = store::host_routes()
-                .into_iter()
-                .find(|(dev, s)| *dev != net.bridge && s.overlaps(subnet));
-            if let Some((dev, s)) = clash {
+            let bridge = net.bridge.clone();
+            let clashes = |subnet: Subnet| {
+                store::host_routes()
+                    .into_iter()
+                    .find(|(dev, s)| *dev != bridge && s.overlaps(subnet))
+            };
+            let unused = state.ipam.get(&net.id).is_none_or(|l| l.leased.is_empty());
+            if net.predefined && unused && clashes(subnet).is_some() {
+                let others: Vec<NetworkRecord> = state
+                    .networks
+                    .iter()
+                    .filter(|n| n.id != net.id)
+                    .cloned()
+                    .collect();
+                subnet = pick_subnet(&others, &[]);
+                net.subnet = subnet.to_string();
+                net.gateway = subnet.first_host().to_string();
+                if let Some(saved) = state.networks.iter_mut().find(|n| n.id == net.id) {
+                    *saved = net.clone();
+                }
+                self.files
+                    .save_networks(&state.networks)
+                    .map_err(host_err("save the networks"))?;
+            }
+            if let Some((dev, s)) = clashes(subnet) {
                 return Err(NetworkError::Conflict(format!(
                     "network {} ({subnet}) overlaps {s} of interface {dev}",
                     net.name
@@ -381,7 +406,7 @@ impl Networks {
             }
         }
         state.ready.insert(net.id.clone());
-        Ok(())
+        Ok(owned)
     }
 
     // ---- containers ----------------------------------------------------------------
@@ -424,8 +449,8 @@ impl Networks {
             }
             nets.push((net, cfg.clone()));
         }
-        for (net, _) in &nets {
-            self.ensure_bridge(&mut state, net)?;
+        for (net, _) in nets.iter_mut() {
+            *net = self.ensure_bridge(&mut state, net)?;
         }
         let id = &record.id;
         let mut attachment = Attachment {
@@ -817,7 +842,7 @@ impl Networks {
             predefined: false,
         };
         // The bridge now: its route then keeps other engines' subnets off this one.
-        self.ensure_bridge(&mut state, &record)?;
+        let record = self.ensure_bridge(&mut state, &record)?;
         state.networks.push(record.clone());
         if let Err(e) = self.files.save_networks(&state.networks) {
             state.networks.pop();
@@ -912,7 +937,14 @@ impl Networks {
         let mut membership = self.membership(container_dir, &record.config);
         let mut state = self.lock();
         let net = self.find(&state, reference)?.clone();
-        if matches!(membership.mode.as_str(), "host" | "none") || !net.is_bridge() {
+        // What the container was created with decides, not what is left after
+        // disconnects: compose disconnects a created container from its network and
+        // connects it again with its aliases.
+        let created_mode = Membership::of(&record.config).mode;
+        if matches!(created_mode.as_str(), "host" | "none")
+            || created_mode.starts_with("container:")
+            || !net.is_bridge()
+        {
             return Err(NetworkError::Invalid(format!(
                 "container sharing network namespace with another container or host cannot be connected to any other network ({})",
                 net.name
@@ -928,7 +960,7 @@ impl Networks {
             )));
         }
         if live {
-            self.ensure_bridge(&mut state, &net)?;
+            let net = self.ensure_bridge(&mut state, &net)?;
             let mut attachment = state.attached[&record.id].clone();
             let n = (0..)
                 .find(|i| {
@@ -956,6 +988,10 @@ impl Networks {
             write_json_atomic(&path, &attachment).map_err(host_err("save the network state"))?;
             self.index_names(&mut state, &attachment, true);
             state.attached.insert(record.id.clone(), attachment);
+        }
+        if membership.mode == "none" {
+            // Disconnected from everything earlier: this network becomes its primary.
+            membership.mode = net.name.clone();
         }
         membership.networks.insert(net.name.clone(), cfg);
         write_json_atomic(&container_dir.join(MEMBERSHIP_FILE), &membership)
