@@ -1,14 +1,12 @@
 //! Docker's stream multiplexing for containers without a TTY: each chunk is preceded by an
-//! 8-byte header `[stream, 0, 0, 0, len (u32 big-endian)]`, stream 0 stdin, 1 stdout,
-//! 2 stderr, 3 a system message.
+//! 8-byte header `[stream, 0, 0, 0, len (u32 big-endian)]`: 1 stdout, 2 stderr (0 is
+//! stdin and 3 a system message in docker's scheme; Berth sends neither).
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Stream {
-    Stdin = 0,
     Stdout = 1,
     Stderr = 2,
-    System = 3,
 }
 
 /// One frame; chunks larger than `u32::MAX` are split.

@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use berth_engine::engine::Engine;
 
@@ -24,7 +23,6 @@ pub struct DaemonInfo {
     pub root: PathBuf,
     /// A stable ID for this engine root (docker's `ID`).
     pub id: String,
-    pub started: SystemTime,
 }
 
 impl AppState {

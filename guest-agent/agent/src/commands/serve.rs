@@ -13,7 +13,6 @@ pub fn serve(cli: &Cli, socket: &Path) -> anyhow::Result<u8> {
     let daemon = DaemonInfo {
         root: cli.root.clone(),
         id: engine_id(&cli.root)?,
-        started: std::time::SystemTime::now(),
     };
     let state = AppState::new(engine, daemon);
     // Two workers: the engine's own calls run on the blocking pool, the reactor only moves

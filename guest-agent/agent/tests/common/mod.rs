@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 pub struct Agent {
-    _dir: tempfile::TempDir,
+    dir: Option<tempfile::TempDir>,
     pub root: PathBuf,
     pub runtime_root: PathBuf,
 }
@@ -23,7 +23,7 @@ impl Agent {
         let agent = Agent {
             root: dir.path().join("r"),
             runtime_root: dir.path().join("rt"),
-            _dir: dir,
+            dir: Some(dir),
         };
         agent.ok(&["load", hello_archive().to_str().unwrap()]);
         agent
@@ -73,6 +73,9 @@ impl Drop for Agent {
                 let _ = self.cmd(&["rm", "-f", "-v", id]);
             }
         }
+        // The root goes, then the default bridge and rules its engine made on the host.
+        drop(self.dir.take());
+        berth_engine::network::sweep_stale_roots();
     }
 }
 

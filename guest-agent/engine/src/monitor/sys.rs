@@ -154,7 +154,10 @@ pub(super) fn release_startup_pages() {
         let mut fields = line.split_whitespace();
         let first = fields.next().unwrap_or("");
         if let Some((start, end)) = first.split_once('-').and_then(|(s, e)| {
-            Some((usize::from_str_radix(s, 16).ok()?, usize::from_str_radix(e, 16).ok()?))
+            Some((
+                usize::from_str_radix(s, 16).ok()?,
+                usize::from_str_radix(e, 16).ok()?,
+            ))
         }) {
             let perms = fields.next().unwrap_or("");
             let path = fields.nth(3).unwrap_or("");

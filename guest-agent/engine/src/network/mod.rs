@@ -40,6 +40,12 @@ pub use manager::{
 };
 pub use store::NetworkRecord;
 
+/// Removes the bridges and rules of engine roots that no longer exist (an engine opening
+/// does this too). For tests and tools that delete a root.
+pub fn sweep_stale_roots() {
+    host::sweep_stale_roots();
+}
+
 /// Why a network operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum NetworkError {
