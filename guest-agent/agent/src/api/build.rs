@@ -82,6 +82,11 @@ async fn build(
         let mut report = |progress: Progress| match progress {
             Progress::Stream(_) if quiet => true,
             Progress::Stream(text) => send(serde_json::json!({ "stream": text })),
+            // Quiet: the CLI prints the stream it got, which is then only the image ID.
+            Progress::Built(id) if quiet => {
+                send(serde_json::json!({ "stream": format!("{id}\n") }))
+                    && send(serde_json::json!({ "aux": ImageId { id: Some(id) } }))
+            }
             Progress::Built(id) => send(serde_json::json!({ "aux": ImageId { id: Some(id) } })),
         };
         if let Err(e) = engine.build(reader, &options, &mut report) {

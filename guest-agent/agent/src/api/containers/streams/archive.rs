@@ -127,7 +127,7 @@ pub async fn put(
     body: Body,
 ) -> ApiResult<()> {
     let path = query.path()?;
-    let reader = BodyReader {
+    let mut reader = BodyReader {
         runtime: tokio::runtime::Handle::current(),
         stream: body.into_data_stream(),
         chunk: Bytes::new(),
@@ -135,11 +135,19 @@ pub async fn put(
     state
         .run(move |engine| {
             engine
-                .copy_to(&reference, FsPath::new(&path), reader)
-                .map_err(|e| copy_error(e, &reference))
+                .copy_to(&reference, FsPath::new(&path), &mut reader)
+                .map_err(|e| {
+                    // The client is still sending the archive: read (a bounded amount of)
+                    // the rest, so it gets the error instead of a broken pipe.
+                    let _ = io::copy(&mut (&mut reader).take(DRAIN_ON_ERROR), &mut io::sink());
+                    copy_error(e, &reference)
+                })
         })
         .await
 }
+
+/// How much of a refused upload is read before answering.
+const DRAIN_ON_ERROR: u64 = 64 << 20;
 
 /// A response body as a blocking writer (on a blocking thread).
 struct ChannelWriter {
