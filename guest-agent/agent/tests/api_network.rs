@@ -104,6 +104,20 @@ fn published_ports_reach_the_container_and_a_taken_port_is_refused() {
     );
     let running = d.ok(&["ps", "-q", "--no-trunc"]);
     assert_eq!(running.lines().collect::<Vec<_>>(), [id], "{running}");
+    // In the foreground with --rm: the error, and no container left (nor a hang).
+    let all_before = d.ok(&["ps", "-aq"]);
+    d.fails(
+        &[
+            "run",
+            "--rm",
+            "-p",
+            "127.0.0.1:18681:80",
+            "berth/hello",
+            "true",
+        ],
+        "port is already allocated",
+    );
+    assert_eq!(d.ok(&["ps", "-aq"]), all_before);
 
     // A port spec the CLI lets through but the engine refuses.
     let (status, body) = d.http(

@@ -192,7 +192,16 @@ impl Engine {
 
     pub fn start(&self, reference: &str) -> Result<()> {
         self.inner.locked(reference, |ctx, record| {
-            lifecycle::start(ctx, record, true)?;
+            if let Err(e) = lifecycle::start(ctx, record, true) {
+                // A `--rm` container that cannot start goes, as in docker: the client
+                // waiting for its removal (`docker run --rm`) gets its answer.
+                if record.config.auto_remove {
+                    if let Err(removal) = self.inner.auto_remove(ctx, record) {
+                        tracing::warn!("{}: {}", record.id, lifecycle::chain(&removal));
+                    }
+                }
+                return Err(e);
+            }
             self.inner.cancel_restart(&record.id);
             self.inner.publish(record, "start", &[]);
             Ok(())
