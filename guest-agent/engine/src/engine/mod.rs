@@ -21,6 +21,7 @@ mod error;
 mod exec;
 mod exec_live;
 mod exec_tty;
+mod exit_watch;
 mod images;
 mod network;
 mod stats;

@@ -1,7 +1,9 @@
 //! The engine's inner workings: per-container locks, reattaching at open, and the
 //! supervisor that notices ended containers and restarts them by policy.
 
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::os::fd::OwnedFd;
+
+use nix::fcntl::OFlag;
 use std::sync::{Arc, Mutex, PoisonError, TryLockError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -12,21 +14,24 @@ use crate::container::record::{ContainerRecord, ContainerStatus, Status};
 use crate::container::store::StoreError;
 use crate::events::Event;
 
-/// The thread running [`Inner::reap`] every interval, stopped and joined on drop.
+/// The thread running [`Inner::reap`] every interval and whenever a container's monitor
+/// exits (see `exit_watch`), stopped and joined on drop.
 #[derive(Debug)]
 pub(super) struct Supervisor {
-    stop: Option<mpsc::Sender<()>>,
+    /// Closing it wakes the thread to end.
+    stop: Option<OwnedFd>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Supervisor {
     pub(super) fn start(inner: Arc<Inner>, interval: Duration) -> Result<Supervisor> {
-        let (stop, stopped) = mpsc::channel::<()>();
+        let (stopped, stop) =
+            nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| EngineError::Supervisor(e.into()))?;
         let thread = std::thread::Builder::new()
             .name("berth-supervisor".into())
             .spawn(move || {
-                // Ends when the engine drops its end of the channel.
-                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
+                // Ends when the engine closes its end of the pipe.
+                while inner.wait_for_exit(&stopped, interval) {
                     inner.reap();
                 }
             })
