@@ -246,27 +246,16 @@ fn root_loading_a_broken_archive_leaves_nothing() {
 }
 
 #[test]
-fn root_pull_answers_a_clear_error() {
+fn root_search_is_not_there_and_a_missing_image_ends_on_a_clear_pull_error() {
     let daemon = Daemon::start();
-    let out = daemon.fails(
-        &["pull", "busybox"],
-        "pulling images is not supported yet by Berth",
-    );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("docker load"));
     let (status, body) = daemon.http("GET", "/v1.50/images/search?term=x", b"");
     assert_eq!(status, 501, "{body}");
-}
-
-#[test]
-fn root_run_of_a_missing_image_ends_on_the_pull_error() {
-    let daemon = Daemon::start();
-    let out = daemon.fails(
-        &["run", "--rm", "nothing/here"],
-        "pulling images is not supported yet by Berth",
-    );
+    // Nothing listens on port 1: the CLI's pull after the 404 fails clearly, and fast.
+    let out = daemon.fails(&["run", "--rm", "127.0.0.1:1/nothing/here"], "Cannot reach the registry");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("Unable to find image 'nothing/here:latest' locally"),
+        stderr.contains("Unable to find image '127.0.0.1:1/nothing/here:latest' locally"),
         "{stderr}"
     );
+    assert!(daemon.ok(&["ps", "-aq"]).trim().is_empty());
 }

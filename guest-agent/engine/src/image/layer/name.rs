@@ -1,7 +1,7 @@
 //! Entry names as a layer may spell them, and what they mean. A name is relative to the
 //! layer root: `./`-prefixes, repeated and trailing slashes are tolerated (tar writers produce
-//! them), but an absolute name, a `..` component or a NUL byte is refused outright rather
-//! than clamped, because no honest layer contains one.
+//! them), and `/` alone names the root; any other absolute name, a `..` component or a NUL
+//! byte is refused outright rather than clamped, because no honest layer contains one.
 //!
 //! Whiteouts (OCI image-spec, "Whiteouts"): `.wh.NAME` deletes NAME of the lower layers and
 //! `.wh..wh..opq` makes its directory opaque. Any other `.wh..wh.` name, `.wh.` with nothing,
@@ -33,6 +33,11 @@ pub(super) fn parse(raw: &[u8]) -> Result<PathBuf, &'static str> {
     }
     if raw.contains(&0) {
         return Err("has a NUL byte in its name");
+    }
+    // `/` alone is the layer root itself (umoci and some other writers emit it, and docker
+    // applies it to the root); any other absolute name is refused.
+    if raw.iter().all(|b| *b == b'/') {
+        return Ok(PathBuf::new());
     }
     if raw.starts_with(b"/") {
         return Err("has an absolute name");
