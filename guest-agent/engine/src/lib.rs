@@ -7,6 +7,7 @@ pub mod container;
 pub mod engine;
 pub mod events;
 pub mod image;
+pub mod registry;
 pub mod logs;
 pub mod monitor;
 pub mod network;

@@ -3,6 +3,7 @@
 //! a vsock port. One module per resource; handlers are thin adapters over the engine,
 //! with bodies and answers in `bollard-stubs`' models.
 
+mod auth;
 mod build;
 mod commit;
 mod containers;
@@ -40,6 +41,7 @@ pub const DEFAULT_SOCKET: &str = "/run/berth/docker.sock";
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(system::routes())
+        .merge(auth::routes())
         .merge(containers::routes())
         .merge(exec::routes())
         .merge(images::routes())

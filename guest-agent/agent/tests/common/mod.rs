@@ -92,3 +92,4 @@ pub fn hello_archive() -> &'static Path {
 }
 
 pub mod daemon;
+pub mod registry;

@@ -9,6 +9,7 @@ mod list;
 mod load;
 mod prune;
 mod pull;
+mod push;
 mod remove;
 mod save;
 mod tag;
@@ -57,11 +58,13 @@ async fn by_name_get(state: State<AppState>, Path(rest): Path<String>) -> ApiRes
 async fn by_name_post(
     state: State<AppState>,
     Path(rest): Path<String>,
+    headers: axum::http::HeaderMap,
     query: RawQuery,
 ) -> ApiResult<Response> {
     match split(&rest) {
         Some((name, "tag")) => tag::tag(state, name.to_string(), query).await,
-        Some((name, "push")) => Err(pull::push_unsupported(name)),
+        Some((name, "push")) if name.contains('@') => Err(pull::push_unsupported(name)),
+        Some((name, "push")) => push::push(state, name.to_string(), headers, query).await,
         _ => Err(ApiError::not_found("page not found")),
     }
 }

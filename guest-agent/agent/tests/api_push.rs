@@ -1,0 +1,104 @@
+//! `docker push` through Berth's API to Debian's docker-registry on loopback: the image
+//! arrives whole (skopeo inspects it), a second push finds every layer there, a push to
+//! another repository of the same registry mounts the layers, and auth is honoured.
+//! Needs root (the engine), the docker CLI, docker-registry and skopeo.
+
+mod common;
+
+use std::process::Command;
+
+use common::daemon::Daemon;
+use common::registry::{Registry, RegistryOptions};
+
+fn inspect(registry: &Registry, name: &str) -> serde_json::Value {
+    let out = Command::new("skopeo")
+        .args(["inspect", "--raw"])
+        .args(
+            registry
+                .skopeo_flags("src")
+                .iter()
+                .map(|f| f.replace("--src-", "--")),
+        )
+        .arg(registry.url(name))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn root_push_then_push_again_and_mount() {
+    let registry = Registry::start(RegistryOptions::default());
+    let daemon = Daemon::start();
+    let image = format!("{}/x:1", registry.addr);
+    daemon.ok(&["tag", "berth/hello", &image]);
+    let out = daemon.ok(&["push", &image]);
+    assert!(
+        out.contains(&format!(
+            "The push refers to repository [{}/x]",
+            registry.addr
+        )),
+        "{out}"
+    );
+    assert!(out.contains("Pushed"), "{out}");
+    let manifest = inspect(&registry, "x:1");
+    let digest_line = out
+        .lines()
+        .find(|l| l.starts_with("1: digest: sha256:"))
+        .unwrap_or_else(|| panic!("no digest line: {out}"));
+    let layers = manifest["layers"].as_array().unwrap();
+    assert!(!layers.is_empty(), "{manifest}");
+    assert_eq!(registry.tags("x"), ["1"]);
+
+    // Everything is there already.
+    let again = daemon.ok(&["push", &image]);
+    assert!(again.contains("Layer already exists"), "{again}");
+    assert!(!again.contains("Pushed"), "{again}");
+    assert!(again.contains(digest_line), "{again}\n{digest_line}");
+
+    // Another repository of the same registry: the layers are mounted, not uploaded.
+    let other = format!("{}/y/z:2", registry.addr);
+    daemon.ok(&["tag", "berth/hello", &other]);
+    let out = daemon.ok(&["push", &other]);
+    assert!(out.contains("Mounted from x"), "{out}");
+    assert_eq!(inspect(&registry, "y/z:2")["layers"], manifest["layers"]);
+
+    // What was pushed pulls back and runs.
+    daemon.ok(&["rmi", &image, &other]);
+    daemon.ok(&["pull", &image]);
+    assert_eq!(
+        daemon.ok(&["run", "--rm", &image, "echo", "hi"]).trim(),
+        "hi"
+    );
+}
+
+#[test]
+fn root_push_with_auth_and_unknown_image() {
+    let registry = Registry::start(RegistryOptions {
+        auth: Some(("berth".to_string(), "s3cret".to_string())),
+        tls: false,
+    });
+    let daemon = Daemon::start();
+    let image = format!("{}/private/hello:1", registry.addr);
+    daemon.ok(&["tag", "berth/hello", &image]);
+
+    let refused = daemon.docker(&["push", &image]);
+    assert!(!refused.status.success(), "{refused:?}");
+
+    daemon.ok(&[
+        "login",
+        "--username",
+        "berth",
+        "--password",
+        "s3cret",
+        &registry.addr,
+    ]);
+    let out = daemon.ok(&["push", &image]);
+    assert!(out.contains("1: digest: sha256:"), "{out}");
+    assert_eq!(registry.tags("private/hello"), ["1"]);
+
+    daemon.fails(
+        &["push", &format!("{}/nothing:here", registry.addr)],
+        "does not exist locally",
+    );
+}
