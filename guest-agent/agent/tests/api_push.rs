@@ -63,6 +63,17 @@ fn root_push_then_push_again_and_mount() {
     assert!(out.contains("Mounted from x"), "{out}");
     assert_eq!(inspect(&registry, "y/z:2")["layers"], manifest["layers"]);
 
+    // `--all-tags`: every local tag of the repository.
+    daemon.ok(&["tag", "berth/hello", &format!("{}/x:2", registry.addr)]);
+    let repository = format!("{}/x", registry.addr);
+    let out = daemon.ok(&["push", "--all-tags", &repository]);
+    assert!(out.contains("1: digest: sha256:"), "{out}");
+    assert!(out.contains("2: digest: sha256:"), "{out}");
+    let mut tags = registry.tags("x");
+    tags.sort();
+    assert_eq!(tags, ["1", "2"]);
+    daemon.ok(&["rmi", &format!("{repository}:2")]);
+
     // What was pushed pulls back and runs.
     daemon.ok(&["rmi", &image, &other]);
     daemon.ok(&["pull", &image]);
@@ -101,4 +112,47 @@ fn root_push_with_auth_and_unknown_image() {
         &["push", &format!("{}/nothing:here", registry.addr)],
         "does not exist locally",
     );
+}
+
+#[test]
+fn root_push_large_layers_over_tls_with_auth() {
+    // Layers over the 4 MiB upload chunk, pulled from one registry, pushed to another
+    // (TLS, htpasswd), where nothing can be mounted.
+    let source = Registry::start(RegistryOptions::default());
+    let digest = source.seed_layers("multi:1", 2, 9 * 1024 * 1024 + 123);
+    let target = Registry::start(RegistryOptions {
+        auth: Some(("berth".to_string(), "s3cret".to_string())),
+        tls: true,
+    });
+    let daemon = Daemon::start();
+    let pulled = format!("{}/multi:1", source.addr);
+    daemon.ok(&["pull", &pulled]);
+    let image = format!("{}/big/multi:7", target.addr);
+    daemon.ok(&["tag", &pulled, &image]);
+    daemon.ok(&[
+        "login",
+        "--username",
+        "berth",
+        "--password",
+        "s3cret",
+        &target.addr,
+    ]);
+    let out = daemon.ok(&["push", &image]);
+    assert!(out.contains(&format!("7: digest: {digest} size:")), "{out}");
+    assert!(!out.contains("Mounted from"), "{out}");
+    assert_eq!(
+        inspect(&target, "big/multi:7")["layers"],
+        inspect(&source, "multi:1")["layers"]
+    );
+
+    // The blobs arrived intact: skopeo copies the image out, verifying every digest.
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("skopeo")
+        .args(["copy", "--quiet"])
+        .args(target.skopeo_flags("src"))
+        .arg(target.url("big/multi:7"))
+        .arg(format!("oci:{}:x", dir.path().display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
 }

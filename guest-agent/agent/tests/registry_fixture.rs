@@ -71,21 +71,22 @@ fn registry_tls_and_auth_take_layers_and_multiarch() {
     let digest = registry.seed_layers("multi:1", 3, 64 * 1024);
     assert!(digest.starts_with("sha256:"), "{digest}");
     assert_eq!(registry.tags("multi"), ["1"]);
+    // busybox, then one layer a file.
+    assert_eq!(
+        raw_manifest(&registry, "multi:1")["layers"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
 
     let index = registry.seed_multiarch("multiarch:1");
     assert_eq!(registry.tags("multiarch"), ["1"]);
-    let mut raw = Command::new("skopeo");
-    raw.args(["inspect", "--raw"])
-        .args(
-            registry
-                .skopeo_flags("src")
-                .iter()
-                .map(|f| f.replace("--src-", "--")),
-        )
-        .arg(registry.url("multiarch:1"));
-    let out = raw.output().unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let json = raw_manifest(&registry, "multiarch:1");
+    assert_eq!(
+        json["mediaType"], "application/vnd.oci.image.index.v1+json",
+        "{json}"
+    );
     let platforms: Vec<_> = json["manifests"]
         .as_array()
         .unwrap()
@@ -100,4 +101,20 @@ fn registry_tls_and_auth_take_layers_and_multiarch() {
         ],
         "{index}: {json}"
     );
+}
+
+fn raw_manifest(registry: &Registry, name: &str) -> serde_json::Value {
+    let out = Command::new("skopeo")
+        .args(["inspect", "--raw"])
+        .args(
+            registry
+                .skopeo_flags("src")
+                .iter()
+                .map(|f| f.replace("--src-", "--")),
+        )
+        .arg(registry.url(name))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
 }

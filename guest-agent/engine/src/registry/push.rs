@@ -317,3 +317,49 @@ fn push_error(e: OciDistributionError, attempts: u32, remote: &Reference) -> Reg
     }
     RegistryError::Registry { registry, message }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[test]
+    fn chunks_cover_the_file_and_report_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blob");
+        let data: Vec<u8> = (0..2 * CHUNK + 5).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let reported = seen.clone();
+        let total = data.len() as u64;
+        let stream = chunks(std::fs::File::open(&path).unwrap(), total, move |n| {
+            reported.lock().unwrap().push(n)
+        });
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let pieces: Vec<Bytes> = runtime.block_on(stream.try_collect()).unwrap();
+        assert_eq!(
+            pieces.iter().map(Bytes::len).collect::<Vec<_>>(),
+            [CHUNK, CHUNK, 5]
+        );
+        assert_eq!(pieces.concat(), data);
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [CHUNK as u64, 2 * CHUNK as u64, total]
+        );
+    }
+
+    #[test]
+    fn an_empty_blob_is_an_empty_stream() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("empty");
+        std::fs::write(&path, b"").unwrap();
+        let stream = chunks(std::fs::File::open(&path).unwrap(), 0, |_| {});
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let pieces: Vec<Bytes> = runtime.block_on(stream.try_collect()).unwrap();
+        assert!(pieces.is_empty());
+    }
+}
