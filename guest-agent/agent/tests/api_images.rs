@@ -251,7 +251,10 @@ fn root_search_is_not_there_and_a_missing_image_ends_on_a_clear_pull_error() {
     let (status, body) = daemon.http("GET", "/v1.50/images/search?term=x", b"");
     assert_eq!(status, 501, "{body}");
     // Nothing listens on port 1: the CLI's pull after the 404 fails clearly, and fast.
-    let out = daemon.fails(&["run", "--rm", "127.0.0.1:1/nothing/here"], "Cannot reach the registry");
+    let out = daemon.fails(
+        &["run", "--rm", "127.0.0.1:1/nothing/here"],
+        "Cannot reach the registry",
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("Unable to find image '127.0.0.1:1/nothing/here:latest' locally"),
