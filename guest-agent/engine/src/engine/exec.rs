@@ -260,6 +260,18 @@ fn child(
             }
         }
     }
+    // This helper was forked from a multi-threaded engine and waits as long as the exec
+    // runs: every other descriptor it inherited (the API's end of this exec's stdin pipe,
+    // other clients' pipes and sockets) would stay open that long, and a process reading
+    // its stdin would never see EOF. Only stdio and the report pipe stay.
+    let keep = report.as_raw_fd() as libc::c_uint;
+    for (first, last) in [(3, keep.saturating_sub(1)), (keep + 1, libc::c_uint::MAX)] {
+        if first <= last {
+            // SAFETY: close_range only closes descriptors of this (single-threaded, forked)
+            // process; none of the ranges holds one still in use.
+            unsafe { libc::syscall(libc::SYS_close_range, first, last, 0) };
+        }
+    }
     match container.exec(options) {
         Ok(outcome) => outcome.exit_code.unwrap_or(0),
         Err(e) => {
