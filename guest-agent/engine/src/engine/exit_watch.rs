@@ -47,11 +47,21 @@ impl Inner {
             .collect()
     }
 
-    /// Returns after `interval`, when a monitor exits, or when `stop` is closed (then
-    /// `false`).
-    pub(super) fn wait_for_exit(&self, stop: &OwnedFd, interval: Duration) -> bool {
+    /// Tells the supervisor to look again at which monitors to wait for (a container just
+    /// started).
+    pub(super) fn wake_supervisor(&self) {
+        if let Some(fd) = self.supervisor_wake.get() {
+            // A full pipe already holds a wake-up: losing this byte loses nothing.
+            let _ = nix::unistd::write(fd, &[1]);
+        }
+    }
+
+    /// Returns after `interval`, when a monitor exits, when woken, or when `stop` is
+    /// closed (then `false`).
+    pub(super) fn wait_for_exit(&self, stop: &OwnedFd, wake: &OwnedFd, interval: Duration) -> bool {
         let monitors = self.monitor_pidfds();
-        let mut fds: Vec<libc::pollfd> = std::iter::once(stop)
+        let mut fds: Vec<libc::pollfd> = [stop, wake]
+            .into_iter()
             .chain(&monitors)
             .map(|fd| libc::pollfd {
                 fd: fd.as_raw_fd(),
@@ -63,6 +73,10 @@ impl Inner {
         // SAFETY: `fds` is a valid array of `fds.len()` pollfds whose fds stay open (owned
         // by `stop` and `monitors`) for the duration of the call.
         let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
+        if ready > 0 && fds[1].revents != 0 {
+            let mut buf = [0u8; 64];
+            let _ = nix::unistd::read(wake.as_raw_fd(), &mut buf);
+        }
         !(ready > 0 && fds[0].revents != 0)
     }
 }

@@ -125,6 +125,9 @@ struct Inner {
     runtime_root: PathBuf,
     launch: Launch,
     events: EventBus,
+    /// Write end of the supervisor's wake-up pipe (set when a supervisor runs): a started
+    /// container's monitor joins the set of pidfds it waits on at once.
+    supervisor_wake: std::sync::OnceLock<std::os::fd::OwnedFd>,
     locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     /// When each container waiting to be restarted is due; one missing is due at once
     /// (an engine that restarted forgot its back-off).
@@ -148,6 +151,7 @@ impl Engine {
             runtime_root: options.runtime_root,
             launch: options.monitor_launch,
             events: EventBus::default(),
+            supervisor_wake: std::sync::OnceLock::new(),
             locks: Mutex::default(),
             due: Mutex::default(),
         });
@@ -204,6 +208,7 @@ impl Engine {
                 return Err(e);
             }
             self.inner.cancel_restart(&record.id);
+            self.inner.wake_supervisor();
             self.inner.publish(record, "start", &[]);
             Ok(())
         })
@@ -244,6 +249,7 @@ impl Engine {
                 Err(e) => return Err(e),
             }
             lifecycle::start(ctx, record, true)?;
+            self.inner.wake_supervisor();
             self.inner.publish(record, "restart", &[]);
             Ok(())
         })

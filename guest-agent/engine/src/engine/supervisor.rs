@@ -1,7 +1,7 @@
 //! The engine's inner workings: per-container locks, reattaching at open, and the
 //! supervisor that notices ended containers and restarts them by policy.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 
 use nix::fcntl::OFlag;
 use std::sync::{Arc, Mutex, PoisonError, TryLockError};
@@ -25,13 +25,26 @@ pub(super) struct Supervisor {
 
 impl Supervisor {
     pub(super) fn start(inner: Arc<Inner>, interval: Duration) -> Result<Supervisor> {
-        let (stopped, stop) =
-            nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| EngineError::Supervisor(e.into()))?;
+        let pipe =
+            || nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| EngineError::Supervisor(e.into()));
+        let (stopped, stop) = pipe()?;
+        let (woken, wake) = pipe()?;
+        nix::fcntl::fcntl(
+            wake.as_raw_fd(),
+            nix::fcntl::FcntlArg::F_SETFL(OFlag::O_NONBLOCK),
+        )
+        .map_err(|e| EngineError::Supervisor(e.into()))?;
+        nix::fcntl::fcntl(
+            woken.as_raw_fd(),
+            nix::fcntl::FcntlArg::F_SETFL(OFlag::O_NONBLOCK),
+        )
+        .map_err(|e| EngineError::Supervisor(e.into()))?;
+        let _ = inner.supervisor_wake.set(wake);
         let thread = std::thread::Builder::new()
             .name("berth-supervisor".into())
             .spawn(move || {
                 // Ends when the engine closes its end of the pipe.
-                while inner.wait_for_exit(&stopped, interval) {
+                while inner.wait_for_exit(&stopped, &woken, interval) {
                     inner.reap();
                 }
             })
