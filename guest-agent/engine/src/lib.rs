@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod build;
+pub mod chunks;
 pub mod container;
 pub mod engine;
 pub mod events;

@@ -3,6 +3,7 @@
 //! producer learns that the client went away when its next send fails.
 
 use std::convert::Infallible;
+use std::io::{self, Write};
 
 use axum::body::{Body, Bytes};
 use serde::Serialize;
@@ -38,4 +39,54 @@ pub fn json_line(value: &impl Serialize) -> Bytes {
     let mut line = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
     line.push(b'\n');
     Bytes::from(line)
+}
+
+/// What a streamed download sends at once: big enough to keep syscalls few.
+const CHUNK: usize = 64 * 1024;
+
+/// A blocking `Write` into a streaming response body (on a blocking thread), in chunks
+/// of a useful size; the client leaving makes writes fail with `BrokenPipe`.
+#[derive(Debug)]
+pub struct ChannelWriter {
+    tx: Sender,
+    buf: Vec<u8>,
+}
+
+impl ChannelWriter {
+    pub fn new(tx: Sender) -> ChannelWriter {
+        ChannelWriter {
+            tx,
+            buf: Vec::with_capacity(CHUNK),
+        }
+    }
+
+    fn send(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
+        self.tx
+            .blocking_send(chunk)
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
+    }
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.send()
+    }
+}
+
+impl Drop for ChannelWriter {
+    fn drop(&mut self) {
+        let _ = self.send();
+    }
 }

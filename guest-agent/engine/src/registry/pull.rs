@@ -7,7 +7,7 @@
 //! status code before it starts streaming progress: [`resolve`] (manifests, in memory,
 //! capped) and [`pull`] (blobs, streamed to disk).
 
-use std::io::{self, Read};
+use std::io;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -25,6 +25,7 @@ use super::client::{self, Endpoint};
 use super::config::{strip_scheme, RegistryConfig};
 use super::platform::{self, Platform};
 use super::{RegistryError, Result};
+use crate::chunks::ChannelReader;
 use crate::image::reference::ImageRef;
 use crate::image::store::media::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, JSON_CAP};
 use crate::image::store::{content, ImageRecord, Store};
@@ -678,34 +679,5 @@ impl<S: StoreAccess> Fetcher<S> {
         }
         report(LayerStatus::DownloadComplete);
         Ok(true)
-    }
-}
-
-/// A layer's chunks as a blocking `Read` for the store's staging.
-struct ChannelReader {
-    rx: mpsc::Receiver<io::Result<Bytes>>,
-    current: Bytes,
-}
-
-impl ChannelReader {
-    fn new(rx: mpsc::Receiver<io::Result<Bytes>>) -> Self {
-        ChannelReader {
-            rx,
-            current: Bytes::new(),
-        }
-    }
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.current.is_empty() {
-            match self.rx.blocking_recv() {
-                None => return Ok(0),
-                Some(chunk) => self.current = chunk?,
-            }
-        }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current.split_to(n));
-        Ok(n)
     }
 }

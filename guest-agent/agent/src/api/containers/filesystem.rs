@@ -1,8 +1,6 @@
 //! Container endpoints: the filesystem as a whole. `changes` (`docker diff`) and `export`
 //! (the whole root as a tar).
 
-mod writer;
-
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -54,7 +52,7 @@ async fn export(State(state): State<AppState>, Path(id): Path<String>) -> ApiRes
         .await?;
     let engine = state.engine.clone();
     let body = stream::blocking(move |tx| {
-        if let Err(e) = engine.export_container(&id, writer::ChannelWriter::new(tx)) {
+        if let Err(e) = engine.export_container(&id, crate::api::stream::ChannelWriter::new(tx)) {
             // The status is sent already; the truncated tar is what the client sees.
             tracing::warn!(container = %id, error = %crate::api::error::chain(&e), "export failed");
         }

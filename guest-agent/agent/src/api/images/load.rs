@@ -5,12 +5,13 @@
 //! no blob behind; the answer comes once the import is done, as docker's JSON lines
 //! (`{"stream":"Loaded image: berth/hello:latest\n"}`) or as an error status.
 
-use std::io::{self, Read};
+use std::io;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
+use berth_engine::chunks::ChannelReader;
 use berth_engine::events::Event;
 use berth_engine::image::import::{import_tar, ImportError, ImportOptions};
 use berth_engine::image::store::BlobError;
@@ -91,34 +92,5 @@ fn import_error(err: ImportError) -> ApiError {
             ApiError::internal(message)
         }
         _ => ApiError::bad_request(message),
-    }
-}
-
-/// The request body as a blocking `Read` for the importer's thread.
-struct ChannelReader {
-    rx: mpsc::Receiver<io::Result<Bytes>>,
-    current: Bytes,
-}
-
-impl ChannelReader {
-    fn new(rx: mpsc::Receiver<io::Result<Bytes>>) -> Self {
-        ChannelReader {
-            rx,
-            current: Bytes::new(),
-        }
-    }
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.current.is_empty() {
-            match self.rx.blocking_recv() {
-                None => return Ok(0),
-                Some(chunk) => self.current = chunk?,
-            }
-        }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current.split_to(n));
-        Ok(n)
     }
 }

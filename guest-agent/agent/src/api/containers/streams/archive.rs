@@ -3,7 +3,7 @@
 //! stream, and a tar stream extracted into a directory (`docker cp` both ways). Bodies are
 //! streamed both ways on blocking threads.
 
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::Path as FsPath;
 
 use axum::body::{Body, BodyDataStream, Bytes};
@@ -18,10 +18,9 @@ use serde::Deserialize;
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::extract::{docker_bool, Query};
 use crate::api::state::AppState;
-use crate::api::stream::{self, Sender};
+use crate::api::stream::{self, ChannelWriter};
 
 const STAT_HEADER: &str = "x-docker-container-path-stat";
-const CHUNK: usize = 64 * 1024;
 
 #[derive(Debug, Deserialize)]
 pub struct ArchiveQuery {
@@ -99,7 +98,7 @@ pub async fn get(
         .await?;
     let engine = state.engine.clone();
     let body = stream::blocking(move |tx| {
-        let mut out = BufWriter::with_capacity(CHUNK, ChannelWriter { tx });
+        let mut out = ChannelWriter::new(tx);
         match engine.copy_from(&reference, FsPath::new(&path), &mut out) {
             Ok(_) => {
                 let _ = out.flush();
@@ -148,24 +147,6 @@ pub async fn put(
 
 /// How much of a refused upload is read before answering.
 const DRAIN_ON_ERROR: u64 = 64 << 20;
-
-/// A response body as a blocking writer (on a blocking thread).
-struct ChannelWriter {
-    tx: Sender,
-}
-
-impl Write for ChannelWriter {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.tx
-            .blocking_send(Bytes::copy_from_slice(data))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client left"))?;
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
 
 /// A request body as a blocking reader (on a blocking thread, which may wait on the
 /// runtime).
