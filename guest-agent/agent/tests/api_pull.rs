@@ -227,3 +227,83 @@ fn root_pull_interrupted_by_the_client_leaves_nothing() {
     let out = daemon.ok(&["pull", &image]);
     assert!(out.contains("Downloaded newer image"), "{out}");
 }
+
+/// A registry that answers with what no honest registry sends (tests/fixtures/
+/// hostile-registry.py), killed on drop.
+struct Hostile {
+    child: std::process::Child,
+    addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Hostile {
+    fn start() -> Hostile {
+        let dir = tempfile::tempdir().unwrap();
+        let port_file = dir.path().join("port");
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hostile-registry.py");
+        let child = std::process::Command::new("python3")
+            .arg(script)
+            .arg(&port_file)
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let port = loop {
+            if let Ok(port) = std::fs::read_to_string(&port_file) {
+                if !port.is_empty() {
+                    break port;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the hostile registry did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        Hostile {
+            child,
+            addr: format!("127.0.0.1:{port}"),
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Hostile {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn root_hostile_manifests_and_blobs_are_refused_and_leave_nothing() {
+    let registry = Hostile::start();
+    let daemon = Daemon::start();
+    let root = daemon.agent.root.clone();
+    let before = blobs(&root);
+    let images_before = daemon.ok(&["images", "-q"]);
+    let cases = [
+        ("bad/json", "Malformed manifest"),
+        ("bad/big", "over the 4 MiB limit"),
+        ("bad/v1", "schema 1 manifest"),
+        ("bad/layer", "Invalid digest"),
+    ];
+    for (repository, message) in cases {
+        let name = format!("{}/{repository}", registry.addr);
+        let out = daemon.docker(&["pull", &name]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !out.status.success() && (stderr.contains(message) || stdout.contains(message)),
+            "{repository}: expected a failure naming {message:?}: {out:?}"
+        );
+        eprintln!("{repository}: {}", stderr.trim());
+        assert_eq!(
+            daemon.ok(&["images", "-q"]),
+            images_before,
+            "{repository} left an image"
+        );
+        assert_eq!(blobs(&root), before, "{repository} left blobs");
+        assert_eq!(temporaries(&root), 0, "{repository} left temporary files");
+    }
+}
