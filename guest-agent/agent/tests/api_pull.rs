@@ -307,3 +307,28 @@ fn root_hostile_manifests_and_blobs_are_refused_and_leave_nothing() {
         assert_eq!(temporaries(&root), 0, "{repository} left temporary files");
     }
 }
+
+/// `registry-mirrors` in the engine's config file: a Docker Hub name is pulled from the
+/// mirror (here a loopback registry; no network beyond this machine is needed).
+#[test]
+fn root_docker_hub_names_come_from_the_configured_mirror() {
+    let registry = anonymous();
+    registry.seed_hello("mirrored/hello:1");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("engine.json");
+    std::fs::write(
+        &config,
+        format!(r#"{{"registry-mirrors": ["http://{}"]}}"#, registry.addr),
+    )
+    .unwrap();
+    let daemon = Daemon::start_with_env(&[("BERTH_ENGINE_CONFIG", config.to_str().unwrap())]);
+    let out = daemon.ok(&["pull", "mirrored/hello:1"]);
+    assert!(
+        out.contains("Downloaded newer image for mirrored/hello:1"),
+        "{out}"
+    );
+    let run = daemon.ok(&["run", "--rm", "mirrored/hello:1", "echo", "from-the-mirror"]);
+    assert_eq!(run, "from-the-mirror\n");
+    let names = daemon.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    assert!(names.lines().any(|l| l == "mirrored/hello:1"), "{names}");
+}

@@ -12,11 +12,18 @@ pub struct Daemon {
     pub socket: PathBuf,
     /// DOCKER_CONFIG: the CLI's config, empty and private.
     pub config: PathBuf,
+    /// Environment of the server process (e.g. BERTH_ENGINE_CONFIG).
+    env: Vec<(String, String)>,
     child: Option<Child>,
 }
 
 impl Daemon {
     pub fn start() -> Daemon {
+        Daemon::start_with_env(&[])
+    }
+
+    /// A server with these environment variables set.
+    pub fn start_with_env(env: &[(&str, &str)]) -> Daemon {
         let agent = super::Agent::new();
         let dir = agent.root.parent().unwrap().to_path_buf();
         let socket = dir.join("d.sock");
@@ -26,6 +33,10 @@ impl Daemon {
             agent,
             socket,
             config,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             child: None,
         };
         daemon.spawn();
@@ -40,6 +51,7 @@ impl Daemon {
             .arg(&self.agent.root)
             .arg("--runtime-root")
             .arg(&self.agent.runtime_root)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .arg("serve")
             .arg("-H")
             .arg(&self.socket)
