@@ -332,3 +332,63 @@ fn root_docker_hub_names_come_from_the_configured_mirror() {
     let names = daemon.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
     assert!(names.lines().any(|l| l == "mirrored/hello:1"), "{names}");
 }
+
+/// A documentation address (192.0.2.0/24, never routed) on this machine, so a registry can
+/// be reached at an address that is not 127.0.0.0/8 (loopback registries are always trusted
+/// as insecure); removed on drop. It sits on `lo`: this kernel has no dummy links.
+struct NonLoopback {
+    ip: &'static str,
+}
+
+impl NonLoopback {
+    fn add() -> NonLoopback {
+        let me = NonLoopback { ip: "192.0.2.77" };
+        let _ = me.ip(&["addr", "del", &format!("{}/32", me.ip), "dev", "lo"]);
+        let out = me.ip(&["addr", "add", &format!("{}/32", me.ip), "dev", "lo"]);
+        assert!(out.status.success(), "{out:?}");
+        me
+    }
+
+    fn ip(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new("ip")
+            .args(args)
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for NonLoopback {
+    fn drop(&mut self) {
+        let _ = self.ip(&["addr", "del", &format!("{}/32", self.ip), "dev", "lo"]);
+    }
+}
+
+/// TLS to a registry at a non-loopback address is verified: its self-signed CA is refused
+/// until the engine's config file lists it in `ca-files`, then the pull works.
+#[test]
+fn root_tls_is_verified_against_system_roots_plus_configured_cas() {
+    let address = NonLoopback::add();
+    let registry = Registry::start_at(
+        address.ip,
+        RegistryOptions {
+            auth: None,
+            tls: true,
+        },
+    );
+    registry.seed_hello("secure/hello:1");
+    let image = format!("{}/secure/hello:1", registry.addr);
+
+    let untrusted = Daemon::start();
+    untrusted.fails(&["pull", &image], "certificate");
+    assert!(untrusted.ok(&["images", "-q", &image]).trim().is_empty());
+    drop(untrusted);
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("engine.json");
+    let ca = registry.ca.clone().unwrap();
+    std::fs::write(&config, serde_json::json!({ "ca-files": [ca] }).to_string()).unwrap();
+    let trusted = Daemon::start_with_env(&[("BERTH_ENGINE_CONFIG", config.to_str().unwrap())]);
+    trusted.ok(&["pull", &image]);
+    let out = trusted.ok(&["run", "--rm", &image, "echo", "verified"]);
+    assert_eq!(out, "verified\n");
+}

@@ -28,17 +28,25 @@ pub struct Registry {
     /// The CA that signed the server certificate (PEM), when TLS is on.
     pub ca: Option<PathBuf>,
     pub options: RegistryOptions,
+    /// The address it listens on (127.0.0.1 unless [`Registry::start_at`] said otherwise).
+    ip: String,
     dir: Option<tempfile::TempDir>,
     child: Option<Child>,
 }
 
 impl Registry {
     pub fn start(options: RegistryOptions) -> Registry {
+        Registry::start_at("127.0.0.1", options)
+    }
+
+    /// A registry listening on `ip` (an address of this machine); with TLS, its
+    /// certificate names `ip`.
+    pub fn start_at(ip: &str, options: RegistryOptions) -> Registry {
         let dir = tempfile::Builder::new()
             .prefix("berth-registry")
             .tempdir_in("/tmp")
             .unwrap();
-        let ca = options.tls.then(|| make_certs(dir.path()));
+        let ca = options.tls.then(|| make_certs(dir.path(), ip));
         if let Some((user, pass)) = &options.auth {
             let line = format!("{user}:{}\n", bcrypt(pass));
             std::fs::write(dir.path().join("htpasswd"), line).unwrap();
@@ -47,6 +55,7 @@ impl Registry {
             addr: String::new(),
             ca,
             options,
+            ip: ip.to_string(),
             dir: Some(dir),
             child: None,
         };
@@ -82,12 +91,12 @@ impl Registry {
     }
 
     fn spawn(&mut self) -> bool {
-        let port = TcpListener::bind("127.0.0.1:0")
+        let port = TcpListener::bind((self.ip.as_str(), 0))
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        self.addr = format!("127.0.0.1:{port}");
+        self.addr = format!("{}:{port}", self.ip);
         let config = self.dir().join("config.yml");
         std::fs::write(&config, self.config()).unwrap();
         let log = std::fs::File::create(self.dir().join("registry.log")).unwrap();
@@ -427,9 +436,9 @@ fn bcrypt(password: &str) -> String {
     hash
 }
 
-/// A CA and a server certificate for 127.0.0.1 (IP SAN) signed by it, in `dir`; returns
-/// the CA's path (DIR/certs/ca.crt, alone in its directory).
-fn make_certs(dir: &Path) -> PathBuf {
+/// A CA and a server certificate for `ip` (IP SAN) signed by it, in `dir`; returns the
+/// CA's path (DIR/certs/ca.crt, alone in its directory).
+fn make_certs(dir: &Path, ip: &str) -> PathBuf {
     let certs = dir.join("certs");
     std::fs::create_dir_all(&certs).unwrap();
     let ca = certs.join("ca.crt");
@@ -448,7 +457,7 @@ fn make_certs(dir: &Path) -> PathBuf {
         .arg("-out")
         .arg(&ca));
     ok(Command::new("openssl")
-        .args(["req", "-subj", "/CN=127.0.0.1"])
+        .args(["req", "-subj", &format!("/CN={ip}")])
         .args(ec)
         .arg("-keyout")
         .arg(dir.join("server.key"))
@@ -456,8 +465,10 @@ fn make_certs(dir: &Path) -> PathBuf {
         .arg(dir.join("server.csr")));
     std::fs::write(
         dir.join("server.ext"),
-        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
-         keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+        format!(
+            "subjectAltName=IP:{ip}\nbasicConstraints=CA:FALSE\n\
+             keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+        ),
     )
     .unwrap();
     ok(Command::new("openssl")
