@@ -10,22 +10,6 @@ use std::process::Command;
 use common::daemon::Daemon;
 use common::registry::{Registry, RegistryOptions};
 
-fn inspect(registry: &Registry, name: &str) -> serde_json::Value {
-    let out = Command::new("skopeo")
-        .args(["inspect", "--raw"])
-        .args(
-            registry
-                .skopeo_flags("src")
-                .iter()
-                .map(|f| f.replace("--src-", "--")),
-        )
-        .arg(registry.url(name))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 #[test]
 fn root_push_then_push_again_and_mount() {
     let registry = Registry::start(RegistryOptions::default());
@@ -41,7 +25,7 @@ fn root_push_then_push_again_and_mount() {
         "{out}"
     );
     assert!(out.contains("Pushed"), "{out}");
-    let manifest = inspect(&registry, "x:1");
+    let manifest = registry.raw_manifest("x:1");
     let digest_line = out
         .lines()
         .find(|l| l.starts_with("1: digest: sha256:"))
@@ -61,7 +45,7 @@ fn root_push_then_push_again_and_mount() {
     daemon.ok(&["tag", "berth/hello", &other]);
     let out = daemon.ok(&["push", &other]);
     assert!(out.contains("Mounted from x"), "{out}");
-    assert_eq!(inspect(&registry, "y/z:2")["layers"], manifest["layers"]);
+    assert_eq!(registry.raw_manifest("y/z:2")["layers"], manifest["layers"]);
 
     // `--all-tags`: every local tag of the repository.
     daemon.ok(&["tag", "berth/hello", &format!("{}/x:2", registry.addr)]);
@@ -141,8 +125,8 @@ fn root_push_large_layers_over_tls_with_auth() {
     assert!(out.contains(&format!("7: digest: {digest} size:")), "{out}");
     assert!(!out.contains("Mounted from"), "{out}");
     assert_eq!(
-        inspect(&target, "big/multi:7")["layers"],
-        inspect(&source, "multi:1")["layers"]
+        target.raw_manifest("big/multi:7")["layers"],
+        source.raw_manifest("multi:1")["layers"]
     );
 
     // The blobs arrived intact: skopeo copies the image out, verifying every digest.

@@ -73,7 +73,7 @@ fn registry_tls_and_auth_take_layers_and_multiarch() {
     assert_eq!(registry.tags("multi"), ["1"]);
     // busybox, then one layer a file.
     assert_eq!(
-        raw_manifest(&registry, "multi:1")["layers"]
+        registry.raw_manifest("multi:1")["layers"]
             .as_array()
             .unwrap()
             .len(),
@@ -82,7 +82,7 @@ fn registry_tls_and_auth_take_layers_and_multiarch() {
 
     let index = registry.seed_multiarch("multiarch:1");
     assert_eq!(registry.tags("multiarch"), ["1"]);
-    let json = raw_manifest(&registry, "multiarch:1");
+    let json = registry.raw_manifest("multiarch:1");
     assert_eq!(
         json["mediaType"], "application/vnd.oci.image.index.v1+json",
         "{json}"
@@ -101,20 +101,4 @@ fn registry_tls_and_auth_take_layers_and_multiarch() {
         ],
         "{index}: {json}"
     );
-}
-
-fn raw_manifest(registry: &Registry, name: &str) -> serde_json::Value {
-    let out = Command::new("skopeo")
-        .args(["inspect", "--raw"])
-        .args(
-            registry
-                .skopeo_flags("src")
-                .iter()
-                .map(|f| f.replace("--src-", "--")),
-        )
-        .arg(registry.url(name))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    serde_json::from_slice(&out.stdout).unwrap()
 }

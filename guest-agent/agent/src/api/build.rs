@@ -13,7 +13,7 @@ use axum::{Json, Router};
 use berth_engine::build::{BuildOptions, Progress};
 // `BuildInfo` (the model of these lines) is deserialize-only in bollard-stubs, so the
 // lines are built with `json!` around the serializable parts.
-use bollard_stubs::models::{BuildPruneResponse, ErrorDetail, ImageId};
+use bollard_stubs::models::{BuildPruneResponse, ImageId};
 
 use super::error::{ApiError, ApiResult};
 use super::state::AppState;
@@ -91,20 +91,10 @@ async fn build(
         };
         if let Err(e) = engine.build(reader, &options, &mut report) {
             let message = super::error::chain(&e);
-            let _ = tx.blocking_send(error_line(&message));
+            let _ = tx.blocking_send(stream::error_line(&message));
         }
     });
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
-}
-
-/// `{"errorDetail":{"message":...},"error":...}`: the CLI reads `errorDetail`, older
-/// clients `error`.
-fn error_line(message: &str) -> axum::body::Bytes {
-    let detail = ErrorDetail {
-        message: Some(message.to_string()),
-        ..Default::default()
-    };
-    json_line(&serde_json::json!({ "errorDetail": detail, "error": message }))
 }
 
 async fn prune(

@@ -90,3 +90,42 @@ impl Drop for ChannelWriter {
         let _ = self.send();
     }
 }
+
+/// Docker's error line in a progress stream: the CLI reads `errorDetail`, older clients
+/// `error`; either way it stops and exits non-zero.
+pub fn error_line(message: &str) -> Bytes {
+    let detail = bollard_stubs::models::ErrorDetail {
+        message: Some(message.to_string()),
+        ..Default::default()
+    };
+    json_line(&serde_json::json!({ "errorDetail": detail, "error": message }))
+}
+
+/// Forwards a task's progress `lines` to the client until the task ends, then what is
+/// still queued. The task is aborted, and `None` returned, when the client leaves: a pull
+/// or push nobody waits for stops (and cleans up after itself).
+pub async fn relay<T>(
+    tx: &Sender,
+    lines: &mut mpsc::UnboundedReceiver<Bytes>,
+    task: &mut tokio::task::JoinHandle<T>,
+) -> Option<Result<T, tokio::task::JoinError>> {
+    let result = loop {
+        tokio::select! {
+            Some(line) = lines.recv() => {
+                if tx.send(line).await.is_err() {
+                    task.abort();
+                    return None;
+                }
+            }
+            _ = tx.closed() => {
+                task.abort();
+                return None;
+            }
+            result = &mut *task => break result,
+        }
+    };
+    while let Ok(line) = lines.try_recv() {
+        let _ = tx.send(line).await;
+    }
+    Some(result)
+}

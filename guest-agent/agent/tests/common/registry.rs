@@ -85,6 +85,22 @@ impl Registry {
         std::fs::read_to_string(self.dir().join("registry.log")).unwrap_or_default()
     }
 
+    /// The manifest (or index) stored under `name`, as the registry serves it.
+    pub fn raw_manifest(&self, name: &str) -> serde_json::Value {
+        let out = Command::new("skopeo")
+            .args(["inspect", "--raw"])
+            .args(
+                self.skopeo_flags("src")
+                    .iter()
+                    .map(|f| f.replace("--src-", "--")),
+            )
+            .arg(self.url(name))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
     /// `docker://ADDR/NAME`, for skopeo.
     pub fn url(&self, name: &str) -> String {
         format!("docker://{}/{name}", self.addr)

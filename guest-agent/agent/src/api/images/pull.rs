@@ -68,25 +68,9 @@ pub async fn create(
     let (tx, body) = stream::channel();
     let engine = state.engine.clone();
     tokio::spawn(async move {
-        let result = loop {
-            tokio::select! {
-                Some(line) = lines.recv() => {
-                    if tx.send(line).await.is_err() {
-                        pull.abort();
-                        return;
-                    }
-                }
-                _ = tx.closed() => {
-                    // The client left: dropping the pull removes what it added.
-                    pull.abort();
-                    return;
-                }
-                result = &mut pull => break result,
-            }
+        let Some(result) = stream::relay(&tx, &mut lines, &mut pull).await else {
+            return;
         };
-        while let Ok(line) = lines.try_recv() {
-            let _ = tx.send(line).await;
-        }
         match result {
             Ok(Ok(image)) => {
                 if let Some(name) = image.names.first() {
@@ -98,12 +82,7 @@ pub async fn create(
             }
             Ok(Err(e)) => {
                 let message = chain(&e);
-                let _ = tx
-                    .send(json_line(&json!({
-                        "errorDetail": { "message": message },
-                        "error": message,
-                    })))
-                    .await;
+                let _ = tx.send(stream::error_line(&message)).await;
             }
             Err(e) => tracing::warn!(error = %e, "the pull task failed"),
         }

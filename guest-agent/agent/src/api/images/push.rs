@@ -75,34 +75,14 @@ pub async fn push(
     });
     let (tx, body) = stream::channel();
     tokio::spawn(async move {
-        let result = loop {
-            tokio::select! {
-                Some(line) = lines.recv() => {
-                    if tx.send(line).await.is_err() {
-                        task.abort();
-                        return;
-                    }
-                }
-                _ = tx.closed() => {
-                    task.abort();
-                    return;
-                }
-                result = &mut task => break result,
-            }
+        let Some(result) = stream::relay(&tx, &mut lines, &mut task).await else {
+            return;
         };
-        while let Ok(line) = lines.try_recv() {
-            let _ = tx.send(line).await;
-        }
         match result {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 let message = chain(&e);
-                let _ = tx
-                    .send(json_line(&json!({
-                        "errorDetail": { "message": message },
-                        "error": message,
-                    })))
-                    .await;
+                let _ = tx.send(stream::error_line(&message)).await;
             }
             Err(e) => tracing::warn!(error = %e, "the push task failed"),
         }
