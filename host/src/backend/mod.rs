@@ -1,0 +1,79 @@
+//! A VM backend: the one thing that differs per host OS. It boots the guest image with a data
+//! disk, a NIC and a vsock device, reports whether the VM runs, and hands out the
+//! [`Transport`] to reach the agent.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::transport::Transport;
+
+/// What a backend boots.
+#[derive(Debug, Clone)]
+pub struct VmConfig {
+    /// The guest kernel (`target/vm-image/vmlinuz`).
+    pub kernel: PathBuf,
+    /// The initramfs with the agent as /init.
+    pub initrd: PathBuf,
+    /// Extra kernel command line (the backend adds its console and quiet flags).
+    pub cmdline: String,
+    pub cpus: u32,
+    pub memory_mib: u64,
+    /// The data disk (a sparse raw file, created at `disk_size_bytes` if missing).
+    pub disk: PathBuf,
+    pub disk_size_bytes: u64,
+    /// Where this VM's runtime files go: sockets, pid files, the console log.
+    pub state_dir: PathBuf,
+}
+
+/// What the VM is doing, as far as the backend can tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Stopped,
+    Running { pid: Option<u32> },
+    /// The VMM exited without being asked: the reason and the console log's tail.
+    Crashed { reason: String, console_tail: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("{what} was not found: {hint}")]
+    Missing { what: String, hint: String },
+    #[error("the VM is already running")]
+    AlreadyRunning,
+    #[error("the VM is not running")]
+    NotRunning,
+    #[error("{0}")]
+    Failed(String),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl BackendError {
+    pub fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> BackendError {
+        let context = context.into();
+        move |source| BackendError::Io { context, source }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, BackendError>;
+
+/// One VM. Start returns once the VMM runs (not once the agent answers: that is the
+/// caller's wait, over the transport).
+pub trait Backend: Send + Sync + std::fmt::Debug {
+    /// A short name for logs and `berth doctor` (`qemu-tcg`, `qemu-kvm`, `vz`, `hcs`).
+    fn name(&self) -> String;
+    fn start(&self, config: &VmConfig) -> Result<()>;
+    /// Asks the VMM to power the guest off (ACPI), waiting up to `timeout`; kills it after.
+    fn stop(&self, timeout: std::time::Duration) -> Result<()>;
+    /// Ends the VMM at once: data not yet synced by the guest may be lost.
+    fn kill(&self) -> Result<()>;
+    fn status(&self) -> Status;
+    /// The channel to the guest's vsock ports.
+    fn transport(&self) -> Result<Arc<dyn Transport>>;
+    /// The guest's serial console, as logged so far.
+    fn console_log(&self) -> PathBuf;
+}
