@@ -5,6 +5,12 @@
 //!   on macOS, Hyper-V on Windows.
 //! - [`transport`]: vsock connections to the guest: AF_VSOCK, hybrid vsock over a Unix
 //!   socket, and the macOS and Windows channels.
+//! - [`state`]: where Berth keeps its files, and the VM lock.
+//! - [`agent`]: the client of the agent's control service.
+//! - [`vm`]: a VM as the CLI and the GUI see it: backend, config and agent together.
 
+pub mod agent;
 pub mod backend;
+pub mod state;
 pub mod transport;
+pub mod vm;

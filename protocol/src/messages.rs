@@ -66,9 +66,13 @@ pub struct Health {
 #[serde(tag = "state", rename_all = "kebab-case")]
 pub enum EngineState {
     Starting,
-    Running { pid: u32 },
+    Running {
+        pid: u32,
+    },
     /// It died; the supervisor starts it again after a back-off.
-    Restarting { reason: String },
+    Restarting {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -34,7 +34,25 @@ pub enum Command {
         /// DOCKER_HOST=unix://PATH.
         #[arg(long, short = 'H', default_value = crate::api::DEFAULT_SOCKET)]
         socket: PathBuf,
+        /// Also serve the API on this vsock port (in the VM: 2375, which the host
+        /// forwards its docker.sock to).
+        #[arg(long)]
+        vsock_port: Option<u32>,
     },
+    /// Serve the host<->VM control protocol (hello, health, exec, port events, forward)
+    /// on a Unix socket, beside an engine started with `serve`. In the VM the agent serves
+    /// it on vsock as PID 1; natively time-sync and shutdown answer errors.
+    Control {
+        /// The Unix socket to listen on.
+        #[arg(long)]
+        unix: PathBuf,
+        /// The engine's Docker API socket (for port events, health, shutdown).
+        #[arg(long, default_value = crate::api::DEFAULT_SOCKET)]
+        docker_socket: PathBuf,
+    },
+    /// The VM's init (PID 1 runs it without being asked).
+    #[command(hide = true)]
+    Init,
     /// Load images from an OCI layout (dir or tar) or a `docker save` archive.
     Load { path: PathBuf },
     /// List images.

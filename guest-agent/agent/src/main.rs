@@ -5,6 +5,8 @@
 mod api;
 mod cli;
 mod commands;
+mod control;
+mod init;
 
 use std::process::ExitCode;
 
@@ -22,6 +24,12 @@ fn main() -> ExitCode {
             return ExitCode::from(125);
         }
         berth_engine::monitor::run_from_env();
+    }
+    // As the VM's PID 1 (the kernel runs /init with no subcommand), or asked explicitly.
+    if nix::unistd::getpid().as_raw() == 1
+        || std::env::args_os().nth(1).is_some_and(|a| a == "init")
+    {
+        init::main();
     }
     let cli = cli::Cli::parse();
     let level = if cli.debug {

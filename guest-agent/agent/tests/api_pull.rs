@@ -11,7 +11,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::daemon::Daemon;
-use common::registry::{host_arch, Registry, RegistryOptions};
+use common::registry::{host_arch, Registry, RegistryOptions, TokenFront};
 
 fn anonymous() -> Registry {
     Registry::start(RegistryOptions {
@@ -180,8 +180,26 @@ fn blobs(root: &Path) -> BTreeSet<String> {
         .collect()
 }
 
+/// Temporary blob files and partial downloads (`ingest/`).
 fn temporaries(root: &Path) -> usize {
-    std::fs::read_dir(root.join("blobs/.tmp")).map_or(0, |d| d.count())
+    ["blobs/.tmp", "ingest"]
+        .iter()
+        .map(|d| std::fs::read_dir(root.join(d)).map_or(0, |d| d.count()))
+        .sum()
+}
+
+/// The partial downloads under the engine root: (file name, size).
+fn partials(root: &Path) -> Vec<(String, u64)> {
+    std::fs::read_dir(root.join("ingest")).map_or(Vec::new(), |d| {
+        d.map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                e.metadata().unwrap().len(),
+            )
+        })
+        .collect()
+    })
 }
 
 #[test]
@@ -285,6 +303,12 @@ fn root_hostile_manifests_and_blobs_are_refused_and_leave_nothing() {
     let cases = [
         ("bad/json", "Malformed manifest"),
         ("bad/big", "over the 4 MiB limit"),
+        (
+            "bad/bigchunked",
+            "more than 4194304 bytes, over the 4 MiB limit",
+        ),
+        ("bad/bigindex", "over the 4 MiB limit"),
+        ("bad/bigchild", "over the 4 MiB limit"),
         ("bad/v1", "schema 1 manifest"),
         ("bad/layer", "Invalid digest"),
     ];
@@ -391,4 +415,290 @@ fn root_tls_is_verified_against_system_roots_plus_configured_cas() {
     trusted.ok(&["pull", &image]);
     let out = trusted.ok(&["run", "--rm", &image, "echo", "verified"]);
     assert_eq!(out, "verified\n");
+}
+
+/// The peak resident memory of the engine serving `daemon` (VmHWM, KiB).
+fn engine_peak_kib(daemon: &Daemon) -> u64 {
+    let root = daemon.agent.root.to_string_lossy().into_owned();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline);
+        if cmdline.contains("serve") && cmdline.split('\0').any(|a| a == root) {
+            let status = std::fs::read_to_string(entry.path().join("status")).unwrap();
+            let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+            return line.split_whitespace().nth(1).unwrap().parse().unwrap();
+        }
+    }
+    panic!("no engine process for {root}");
+}
+
+/// A manifest body that never ends (chunked, no Content-Length) is cut at the 4 MiB cap:
+/// the pull fails at once, the engine never held more than the cap, nothing is tagged.
+#[test]
+fn root_an_endless_manifest_is_cut_at_the_cap() {
+    let registry = Hostile::start();
+    let daemon = Daemon::start();
+    let before = engine_peak_kib(&daemon);
+    let started = Instant::now();
+    let name = format!("{}/bad/endless", registry.addr);
+    daemon.fails(
+        &["pull", &name],
+        "more than 4194304 bytes, over the 4 MiB limit",
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    let grown = engine_peak_kib(&daemon).saturating_sub(before);
+    assert!(grown < 32 * 1024, "the engine grew by {grown} KiB");
+    assert!(daemon.ok(&["images", "-q", &name]).trim().is_empty());
+    // The registry saw the connection go before it had sent 16 MiB.
+    let sent_file = registry._dir.path().join("port.sent");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let sent: u64 = loop {
+        let text = std::fs::read_to_string(&sent_file).unwrap_or_default();
+        if let Some(line) = text.lines().find(|l| l.starts_with("bad/endless ")) {
+            break line[12..].parse().unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the registry never stopped sending"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(sent < 16 << 20, "{sent} bytes were sent");
+}
+
+/// The bearer-token flow: the registry answers 401 with a `WWW-Authenticate: Bearer`
+/// challenge, the token server checks the `docker login` credentials and is asked with the
+/// challenge's service and the repository's pull scope.
+#[test]
+fn root_pull_through_a_bearer_token_server() {
+    let backend = anonymous();
+    backend.seed_hello("private/hello:1");
+    let front = TokenFront::start(&backend, &["--user", "berth:s3cret"]);
+    let daemon = Daemon::start();
+    let image = format!("{}/private/hello:1", front.addr);
+
+    // Anonymous: the token server refuses, so does the pull (no login prompt mid-pull).
+    daemon.fails(&["pull", &image], "pull access denied");
+
+    let wrong = daemon.docker_with_stdin(
+        &["login", "-u", "berth", "--password-stdin", &front.addr],
+        b"wrong\n",
+    );
+    let stderr = String::from_utf8_lossy(&wrong.stderr);
+    assert!(
+        !wrong.status.success() && stderr.contains("incorrect username or password"),
+        "{wrong:?}"
+    );
+    // Wrong credentials given to the pull itself: the token server's message comes back.
+    let auth = base64_encode(b"berth:wrong");
+    std::fs::write(
+        daemon.config.join("config.json"),
+        format!(r#"{{"auths": {{"{}": {{"auth": "{auth}"}}}}}}"#, front.addr),
+    )
+    .unwrap();
+    daemon.fails(&["pull", &image], "incorrect username or password");
+    std::fs::remove_file(daemon.config.join("config.json")).unwrap();
+
+    let right = daemon.docker_with_stdin(
+        &["login", "-u", "berth", "--password-stdin", &front.addr],
+        b"s3cret\n",
+    );
+    assert!(right.status.success(), "{right:?}");
+    let out = daemon.ok(&["pull", &image]);
+    assert!(out.contains("Downloaded newer image"), "{out}");
+    assert_eq!(
+        daemon.ok(&["run", "--rm", &image, "echo", "token"]).trim(),
+        "token"
+    );
+    let log = front.log();
+    let granted: Vec<_> = log
+        .iter()
+        .filter(|e| e["kind"] == "token" && e["status"] == 200)
+        .collect();
+    assert!(
+        granted.iter().any(|e| e["service"] == "berth-test"
+            && e["scope"] == "repository:private/hello:pull"
+            && e["user"] == "berth"),
+        "{log:#?}"
+    );
+    // Every manifest and blob the registry served went to a bearer of a token.
+    let served: Vec<_> = log
+        .iter()
+        .filter(|e| e["kind"] == "request" && e["status"] == 200 && e["path"] != "/v2/")
+        .collect();
+    assert!(
+        !served.is_empty() && served.iter().all(|e| e["bearer"] == true),
+        "{log:#?}"
+    );
+}
+
+#[test]
+fn root_pull_with_an_anonymous_token() {
+    let backend = anonymous();
+    backend.seed_hello("public/hello:1");
+    let front = TokenFront::start(&backend, &["--anonymous"]);
+    let daemon = Daemon::start();
+    let image = format!("{}/public/hello:1", front.addr);
+    daemon.ok(&["pull", &image]);
+    let log = front.log();
+    assert!(
+        log.iter().any(|e| e["kind"] == "token"
+            && e["status"] == 200
+            && e["user"].is_null()
+            && e["scope"] == "repository:public/hello:pull"),
+        "{log:#?}"
+    );
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    let out = std::process::Command::new("base64")
+        .arg("-w0")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(bytes)?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Starts `docker pull image` and SIGKILLs the engine once a partial download holds
+/// more than 4 MiB; returns that partial (name, size).
+fn kill_engine_mid_layer(daemon: &mut Daemon, image: &str) -> (String, u64) {
+    let mut child = daemon
+        .command()
+        .args(["pull", image])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let partial = loop {
+        if let Some(p) = partials(&daemon.agent.root)
+            .into_iter()
+            .find(|(name, size)| name.ends_with(".partial") && *size > 4 << 20)
+        {
+            break p;
+        }
+        assert!(Instant::now() < deadline, "no partial download appeared");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    daemon.kill();
+    child.wait().unwrap();
+    partial
+}
+
+/// The blob GETs of `hex` the registry saw, as their Range headers (None: from byte 0).
+fn blob_ranges(front: &TokenFront, hex: &str) -> Vec<Option<String>> {
+    front
+        .log()
+        .iter()
+        .filter(|e| e["method"] == "GET" && e["path"].as_str().unwrap_or("").ends_with(hex))
+        .map(|e| e["range"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// A layer download the engine's death interrupted continues after a restart with a
+/// Range request from where the kept partial ends; the image is whole and verified.
+#[test]
+fn root_pull_resumes_a_partial_layer_after_an_engine_kill() {
+    let backend = anonymous();
+    backend.seed_layers("slow/layers:1", 1, 24 << 20);
+    let front = TokenFront::start(&backend, &["--open", "--slow"]);
+    front.set_slow(true);
+    let mut daemon = Daemon::start();
+    let image = format!("{}/slow/layers:1", front.addr);
+    let (name, kept) = kill_engine_mid_layer(&mut daemon, &image);
+    let hex = name.trim_end_matches(".partial").to_string();
+    assert!(kept < 24 << 20, "{kept}");
+
+    front.set_slow(false);
+    daemon.spawn();
+    let out = daemon.ok(&["pull", &image]);
+    assert!(out.contains("Downloaded newer image"), "{out}");
+    let ranges = blob_ranges(&front, &hex);
+    let last = ranges.last().cloned().flatten();
+    let start: u64 = last
+        .as_deref()
+        .and_then(|r| r.strip_prefix("bytes="))
+        .and_then(|r| r.strip_suffix('-'))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the second pull did not resume: {ranges:?}"));
+    assert!(
+        start >= kept && start > 0,
+        "resumed at {start}, {kept} were kept"
+    );
+    assert!(
+        daemon.agent.root.join("blobs/sha256").join(&hex).is_file(),
+        "the layer is not in the store"
+    );
+    assert_eq!(
+        temporaries(&daemon.agent.root),
+        0,
+        "{:?}",
+        partials(&daemon.agent.root)
+    );
+    let inspected = daemon.ok(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{len .RootFS.Layers}}",
+        &image,
+    ]);
+    assert_eq!(inspected.trim(), "2");
+}
+
+/// A kept partial whose bytes are wrong fails the digest check over the whole blob; it is
+/// not committed, and the layer is downloaded again from byte 0.
+#[test]
+fn root_a_corrupt_partial_is_caught_and_downloaded_again() {
+    let backend = anonymous();
+    backend.seed_layers("slow/corrupt:1", 1, 24 << 20);
+    let front = TokenFront::start(&backend, &["--open", "--slow"]);
+    front.set_slow(true);
+    let mut daemon = Daemon::start();
+    let image = format!("{}/slow/corrupt:1", front.addr);
+    let (name, _) = kill_engine_mid_layer(&mut daemon, &image);
+    let hex = name.trim_end_matches(".partial").to_string();
+    let path = daemon.agent.root.join("ingest").join(&name);
+    let mut bytes = std::fs::read(&path).unwrap();
+    for b in &mut bytes[1000..5000] {
+        *b = !*b;
+    }
+    std::fs::write(&path, bytes).unwrap();
+
+    front.set_slow(false);
+    daemon.spawn();
+    let out = daemon.ok(&["pull", &image]);
+    assert!(out.contains("Downloaded newer image"), "{out}");
+    let ranges = blob_ranges(&front, &hex);
+    let n = ranges.len();
+    assert!(n >= 3, "{ranges:?}");
+    assert!(
+        ranges[n - 2].is_some(),
+        "the second pull did not resume first: {ranges:?}"
+    );
+    assert!(
+        ranges[n - 1].is_none(),
+        "no download from byte 0 followed: {ranges:?}"
+    );
+    let stored = daemon.agent.root.join("blobs/sha256").join(&hex);
+    let sum = std::process::Command::new("sha256sum")
+        .arg(&stored)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&sum.stdout).starts_with(&hex));
+    assert_eq!(
+        temporaries(&daemon.agent.root),
+        0,
+        "{:?}",
+        partials(&daemon.agent.root)
+    );
 }

@@ -8,7 +8,7 @@ mod common;
 use std::process::Command;
 
 use common::daemon::Daemon;
-use common::registry::{Registry, RegistryOptions};
+use common::registry::{host_arch, Registry, RegistryOptions};
 
 #[test]
 fn root_push_then_push_again_and_mount() {
@@ -135,6 +135,76 @@ fn root_push_large_layers_over_tls_with_auth() {
         .args(["copy", "--quiet"])
         .args(target.skopeo_flags("src"))
         .arg(target.url("big/multi:7"))
+        .arg(format!("oci:{}:x", dir.path().display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+}
+
+/// An image pulled from a multi-platform index: with only the host's platform here, that
+/// manifest goes (and the output says so); with every platform here (the other one
+/// pulled with `--platform`), the index and both manifests go, and the registry gets the
+/// same index digest.
+#[test]
+fn root_push_of_a_multiarch_image() {
+    let source = Registry::start(RegistryOptions::default());
+    let index_digest = source.seed_multiarch("multi/arch:1");
+    let target = Registry::start(RegistryOptions::default());
+    let daemon = Daemon::start();
+    let pulled = format!("{}/multi/arch:1", source.addr);
+    daemon.ok(&["pull", &pulled]);
+
+    let single = format!("{}/single/arch:1", target.addr);
+    daemon.ok(&["tag", &pulled, &single]);
+    let out = daemon.ok(&["push", &single]);
+    assert!(
+        out.contains("Not all multiplatform-content is present"),
+        "{out}"
+    );
+    let manifest = target.raw_manifest("single/arch:1");
+    assert!(manifest["layers"].is_array(), "{manifest}");
+    let host_entry = source.raw_manifest("multi/arch:1")["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["platform"]["architecture"] == host_arch())
+        .unwrap()
+        .clone();
+    assert!(
+        out.contains(&format!(
+            "1: digest: {} size:",
+            host_entry["digest"].as_str().unwrap()
+        )),
+        "{out}"
+    );
+
+    // The other platform too, then the host's again (the name goes back to the index).
+    let other = if host_arch() == "amd64" {
+        "arm64"
+    } else {
+        "amd64"
+    };
+    daemon.ok(&["pull", "--platform", &format!("linux/{other}"), &pulled]);
+    daemon.ok(&["pull", &pulled]);
+    let whole = format!("{}/whole/arch:1", target.addr);
+    daemon.ok(&["tag", &pulled, &whole]);
+    let out = daemon.ok(&["push", &whole]);
+    assert!(!out.contains("Not all multiplatform-content"), "{out}");
+    assert!(
+        out.contains(&format!("1: digest: {index_digest} size:")),
+        "{out}"
+    );
+    let index = target.raw_manifest("whole/arch:1");
+    assert_eq!(
+        index["manifests"],
+        source.raw_manifest("multi/arch:1")["manifests"]
+    );
+    // Every platform arrived whole: skopeo copies them all out, verifying each digest.
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("skopeo")
+        .args(["copy", "--quiet", "--all"])
+        .args(target.skopeo_flags("src"))
+        .arg(target.url("whole/arch:1"))
         .arg(format!("oci:{}:x", dir.path().display()))
         .output()
         .unwrap();

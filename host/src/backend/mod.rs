@@ -29,9 +29,14 @@ pub struct VmConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
     Stopped,
-    Running { pid: Option<u32> },
+    Running {
+        pid: Option<u32>,
+    },
     /// The VMM exited without being asked: the reason and the console log's tail.
-    Crashed { reason: String, console_tail: String },
+    Crashed {
+        reason: String,
+        console_tail: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +45,9 @@ pub enum BackendError {
     Missing { what: String, hint: String },
     #[error("the VM is already running")]
     AlreadyRunning,
+    /// Another host process (or an earlier one that exited) runs this VM's VMM.
+    #[error("the VM is already running (pid {pid})")]
+    RunningElsewhere { pid: u32 },
     #[error("the VM is not running")]
     NotRunning,
     #[error("{0}")]
@@ -77,3 +85,12 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     /// The guest's serial console, as logged so far.
     fn console_log(&self) -> PathBuf;
 }
+
+/// QEMU (KVM or TCG) with vhost-vsock or vhost-device-vsock.
+#[cfg(target_os = "linux")]
+pub mod qemu;
+
+#[cfg(target_os = "macos")]
+pub mod macos;
+#[cfg(windows)]
+pub mod windows;

@@ -20,3 +20,15 @@ pub trait Transport: Send + Sync + std::fmt::Debug {
     /// reset) when nothing listens there yet; callers that wait for boot retry.
     fn connect(&self, port: u32) -> ConnectFuture<'_>;
 }
+
+/// Hybrid vsock over a Unix socket (`vhost-device-vsock`, Firecracker).
+#[cfg(target_os = "linux")]
+pub mod hybrid;
+/// The kernel's AF_VSOCK (`/dev/vhost-vsock`).
+#[cfg(target_os = "linux")]
+pub mod vsock;
+
+#[cfg(target_os = "macos")]
+pub mod macos;
+#[cfg(windows)]
+pub mod windows;

@@ -20,6 +20,7 @@ pub mod stream;
 mod system;
 pub mod version;
 mod volumes;
+mod vsock;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -55,9 +56,9 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Binds `socket` (replacing a stale one no server answers on), then serves until
-/// SIGTERM or SIGINT.
-pub async fn serve(state: AppState, socket: &Path) -> anyhow::Result<()> {
+/// Binds `socket` (replacing a stale one no server answers on) and, in the VM, vsock
+/// `vsock_port`, then serves both until SIGTERM or SIGINT.
+pub async fn serve(state: AppState, socket: &Path, vsock_port: Option<u32>) -> anyhow::Result<()> {
     if let Some(dir) = socket.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("Cannot create {}", dir.display()))?;
     }
@@ -77,6 +78,15 @@ pub async fn serve(state: AppState, socket: &Path) -> anyhow::Result<()> {
     std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o660))
         .with_context(|| format!("Cannot set the mode of {}", socket.display()))?;
     tracing::info!("serving the Docker API on {}", socket.display());
+    let vsock = vsock_port
+        .map(|port| {
+            vsock::bind_vsock(port).with_context(|| format!("Cannot listen on vsock port {port}"))
+        })
+        .transpose()?;
+    let listener = vsock::Listeners {
+        unix: listener,
+        vsock,
+    };
     let app = axum::middleware::from_fn(version::strip_prefix).layer(router(state));
     let service = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
     // Graceful: no new connections, running requests finish. Hijacked streams (attach,

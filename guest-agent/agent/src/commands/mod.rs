@@ -17,12 +17,18 @@ use berth_engine::monitor::Launch;
 use crate::cli::{Cli, Command, ImageCommand};
 
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
-    if let Command::Serve { socket } = &cli.command {
-        return serve::serve(&cli, socket);
+    match &cli.command {
+        Command::Serve { socket, vsock_port } => return serve::serve(&cli, socket, *vsock_port),
+        Command::Control {
+            unix,
+            docker_socket,
+        } => return crate::control::run_native(unix, docker_socket),
+        _ => {}
     }
     let engine = open(&cli, None)?;
     match cli.command {
-        Command::Serve { .. } => unreachable!("handled above"),
+        Command::Serve { .. } | Command::Control { .. } => unreachable!("handled above"),
+        Command::Init => anyhow::bail!("`init` runs only as the VM's PID 1"),
         Command::Load { path } => images::load(&engine, &path),
         Command::Images => images::list(&engine),
         Command::Run(args) => run::run(&engine, args),

@@ -8,7 +8,7 @@ use berth_engine::engine::DEFAULT_SUPERVISE_INTERVAL;
 use crate::api::state::{AppState, DaemonInfo};
 use crate::cli::Cli;
 
-pub fn serve(cli: &Cli, socket: &Path) -> anyhow::Result<u8> {
+pub fn serve(cli: &Cli, socket: &Path, vsock_port: Option<u32>) -> anyhow::Result<u8> {
     let engine = super::open(cli, Some(DEFAULT_SUPERVISE_INTERVAL))?;
     let daemon = DaemonInfo {
         root: cli.root.clone(),
@@ -23,7 +23,7 @@ pub fn serve(cli: &Cli, socket: &Path) -> anyhow::Result<u8> {
         .enable_all()
         .build()
         .context("Cannot start the async runtime")?;
-    runtime.block_on(crate::api::serve(state, socket))?;
+    runtime.block_on(crate::api::serve(state, socket, vsock_port))?;
     Ok(0)
 }
 

@@ -503,3 +503,83 @@ fn make_certs(dir: &Path, ip: &str) -> PathBuf {
         .arg(dir.join("server.crt")));
     ca
 }
+
+/// tests/fixtures/token-registry.py in front of a [`Registry`]: the bearer-token flow
+/// (a token realm checking Basic credentials) and throttled blobs; every request is
+/// logged. Killed on drop.
+pub struct TokenFront {
+    /// "127.0.0.1:PORT".
+    pub addr: String,
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl TokenFront {
+    /// `args`: `--user U:P`, `--anonymous`, `--open` (no auth), `--slow` (blobs throttled
+    /// while [`TokenFront::set_slow`] says so).
+    pub fn start(backend: &Registry, args: &[&str]) -> TokenFront {
+        let dir = tempfile::Builder::new()
+            .prefix("berth-front")
+            .tempdir_in("/tmp")
+            .unwrap();
+        let port_file = dir.path().join("port");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/token-registry.py");
+        let mut cmd = Command::new("python3");
+        cmd.arg(script)
+            .arg(&port_file)
+            .arg(dir.path().join("log"))
+            .arg(&backend.addr);
+        for arg in args {
+            if *arg == "--slow" {
+                cmd.arg("--slow").arg(dir.path().join("slow"));
+            } else {
+                cmd.arg(arg);
+            }
+        }
+        let child = cmd.spawn().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let port = loop {
+            if let Ok(port) = std::fs::read_to_string(&port_file) {
+                if !port.is_empty() {
+                    break port;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the token registry did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        TokenFront {
+            addr: format!("127.0.0.1:{port}"),
+            child,
+            dir,
+        }
+    }
+
+    /// Throttles blob bodies (about 2 MiB/s) or not.
+    pub fn set_slow(&self, slow: bool) {
+        let flag = self.dir.path().join("slow");
+        if slow {
+            std::fs::write(flag, b"").unwrap();
+        } else {
+            let _ = std::fs::remove_file(flag);
+        }
+    }
+
+    /// The logged requests and token requests, oldest first.
+    pub fn log(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.dir.path().join("log"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for TokenFront {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -14,7 +14,7 @@ mod dns;
 mod firewall;
 mod host;
 mod manager;
-mod netlink;
+pub mod netlink;
 mod netns;
 pub mod ports;
 mod registry;

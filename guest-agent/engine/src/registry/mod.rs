@@ -1,7 +1,9 @@
 //! Talking to OCI distribution registries: pulling images into the store, checking
 //! credentials for `docker login`. The HTTP side (auth challenges, bearer tokens, blob
-//! and manifest requests) is `oci-client`'s; this module decides what to fetch, where it
-//! goes (the store's verified staging) and what the user is told.
+//! requests, uploads) is `oci-client`'s, except manifests, which [`manifest`] fetches
+//! with oci-client's token so their size is capped before they are read; this module
+//! decides what to fetch, where it goes (resumable partials in [`ingest`], verified
+//! before they enter the store) and what the user is told.
 //!
 //! Unlike the rest of the engine this module is async: transfers are network-bound and
 //! run concurrently; only the disk writes go to blocking threads.
@@ -9,7 +11,9 @@
 pub mod auth;
 pub mod client;
 pub mod config;
+pub mod ingest;
 pub mod login;
+pub mod manifest;
 pub mod platform;
 pub mod pull;
 pub mod push;
@@ -44,8 +48,9 @@ pub enum RegistryError {
         reference: String,
         media_type: String,
     },
-    #[error("The manifest of {reference} is {size} bytes, over the 4 MiB limit")]
-    ManifestTooLarge { reference: String, size: usize },
+    /// `size`: "N bytes", or "more than N bytes" when the registry did not say.
+    #[error("The manifest of {reference} is {size}, over the 4 MiB limit")]
+    ManifestTooLarge { reference: String, size: String },
     #[error("Malformed manifest for {reference}: {message}")]
     Malformed { reference: String, message: String },
     #[error("Unsupported manifest media type {media_type} for {reference}")]

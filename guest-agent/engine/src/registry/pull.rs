@@ -7,7 +7,6 @@
 //! status code before it starts streaming progress: [`resolve`] (manifests, in memory,
 //! capped) and [`pull`] (blobs, streamed to disk).
 
-use std::io;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -23,12 +22,13 @@ use tokio::sync::mpsc;
 use super::auth::{self, Credentials};
 use super::client::{self, Endpoint};
 use super::config::{strip_scheme, RegistryConfig};
+use super::ingest::{self, Ingest};
+use super::manifest::ManifestFetcher;
 use super::platform::{self, Platform};
 use super::{RegistryError, Result};
-use crate::chunks::ChannelReader;
 use crate::image::reference::ImageRef;
-use crate::image::store::media::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, JSON_CAP};
-use crate::image::store::{content, ImageRecord, Store};
+use crate::image::store::media::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST};
+use crate::image::store::{content, BlobError, ImageRecord, Store};
 
 /// Layers downloaded at once.
 const CONCURRENT_LAYERS: usize = 3;
@@ -201,7 +201,11 @@ async fn resolve_at(
     let auth = credentials.map_or(RegistryAuth::Anonymous, |c| c.to_registry_auth());
     let client = Arc::new(endpoint.oci());
     let show = reference.familiar();
-    let (bytes, digest) = fetch_manifest(&client, &remote, &auth, &show).await?;
+    let fetcher = ManifestFetcher::connect(&endpoint, &client, &remote, &auth, |e, attempts| {
+        manifest_error(e, attempts, &remote, &show)
+    })
+    .await?;
+    let (bytes, digest) = fetch_manifest(&fetcher, &remote, &show).await?;
     let (media_type, is_index) = classify(&bytes, &show)?;
     let target = (descriptor(&media_type, &bytes, &digest, &show)?, bytes);
     if !is_index {
@@ -230,7 +234,7 @@ async fn resolve_at(
         remote.repository().into(),
         entry.digest().to_string(),
     );
-    let (bytes, digest) = fetch_manifest(&client, &child, &auth, &show).await?;
+    let (bytes, digest) = fetch_manifest(&fetcher, &child, &show).await?;
     let (media_type, child_is_index) = classify(&bytes, &show)?;
     if child_is_index || digest != entry.digest().to_string() {
         return Err(RegistryError::Malformed {
@@ -253,21 +257,15 @@ async fn resolve_at(
 }
 
 async fn fetch_manifest(
-    client: &oci_client::Client,
+    fetcher: &ManifestFetcher,
     remote: &Reference,
-    auth: &RegistryAuth,
     show: &str,
 ) -> Result<(Bytes, String)> {
-    let (bytes, digest) = client::retry(|| client.pull_manifest_raw(remote, auth, ACCEPT))
+    fetcher
+        .fetch(remote, ACCEPT, show, |e, attempts| {
+            manifest_error(e, attempts, remote, show)
+        })
         .await
-        .map_err(|(e, attempts)| manifest_error(e, attempts, remote, show))?;
-    if bytes.len() as u64 > JSON_CAP {
-        return Err(RegistryError::ManifestTooLarge {
-            reference: show.into(),
-            size: bytes.len(),
-        });
-    }
-    Ok((bytes, digest))
 }
 
 fn manifest_error(
@@ -447,6 +445,9 @@ pub async fn pull<S: StoreAccess>(
         repository: resolved.remote.repository().to_string(),
         id,
     });
+    // Downloads a dead engine left that no pull will continue.
+    let root = store.store().root().to_path_buf();
+    blocking(move || ingest::sweep(&root)).await?;
     let mut rollback = Rollback {
         store: store.clone(),
         added: Added::default(),
@@ -564,27 +565,89 @@ impl<S: StoreAccess> Clone for Fetcher<S> {
     }
 }
 
+/// What the network side tells the disk writer of one blob.
+enum Feed {
+    Data(Bytes),
+    /// The registry sent the whole blob to a Range request: start over.
+    Restart,
+    /// Every byte is in: verify and commit.
+    Finish,
+    /// The transfer failed: keep what is there for a later pull.
+    Keep,
+}
+
+/// How one attempt at a blob ended.
+enum Transfer {
+    /// Committed (true: new to the store).
+    Done(bool),
+    /// The content failed verification after continuing a kept partial: the partial
+    /// is gone, a download from byte 0 follows.
+    BadPartial(BlobError),
+}
+
 impl<S: StoreAccess> Fetcher<S> {
     /// Streams one blob into the store unless present. Returns whether it was
-    /// downloaded. A broken transfer is resumed from where it stopped (a Range request)
-    /// up to the retry limit; the content is verified as a whole before commit.
+    /// downloaded. The bytes go to a partial file under `<root>/ingest` (see
+    /// [`super::ingest`]); a transfer that breaks, or a partial an earlier engine left,
+    /// is continued from where it stopped with a Range request. The content is verified
+    /// as a whole before commit; a kept partial that fails it is downloaded again.
     async fn blob(&self, desc: &Descriptor, progress: Option<(&str, &Progress)>) -> Result<bool> {
         let blobs = self.store.store().blobs();
         if blobs.has(desc.digest()) {
             return Ok(false);
         }
+        blobs
+            .check_cap(desc)
+            .map_err(|source| RegistryError::Blob {
+                digest: desc.digest().to_string(),
+                source,
+            })?;
+        let new = match self.transfer(desc, progress).await? {
+            Transfer::Done(new) => new,
+            Transfer::BadPartial(e) => {
+                tracing::warn!(digest = %desc.digest(), error = %e,
+                    "a kept partial download was corrupt, downloading again");
+                match self.transfer(desc, progress).await? {
+                    Transfer::Done(new) => new,
+                    Transfer::BadPartial(source) => {
+                        return Err(RegistryError::Blob {
+                            digest: desc.digest().to_string(),
+                            source,
+                        })
+                    }
+                }
+            }
+        };
+        if new {
+            self.added.add(desc.digest());
+        }
+        if let Some((id, progress)) = progress {
+            progress(PullProgress::Layer {
+                id: id.to_string(),
+                status: LayerStatus::DownloadComplete,
+            });
+        }
+        Ok(true)
+    }
+
+    async fn transfer(
+        &self,
+        desc: &Descriptor,
+        progress: Option<(&str, &Progress)>,
+    ) -> Result<Transfer> {
         let blob_err = |source| RegistryError::Blob {
             digest: desc.digest().to_string(),
             source,
         };
-        blobs.check_cap(desc).map_err(blob_err)?;
-        let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(IN_FLIGHT);
         let (store, wanted) = (self.store.clone(), desc.clone());
-        let writer = tokio::task::spawn_blocking(move || {
-            let blobs = store.store().blobs();
-            let pending = blobs.stage(ChannelReader::new(rx), wanted.size().saturating_add(1))?;
-            blobs.commit(pending, &wanted)
-        });
+        let ingest = blocking(move || Ingest::open(store.store().root(), &wanted))
+            .await?
+            .map_err(blob_err)?;
+        let resumed_from = ingest.resumed_from();
+        let mut offset = ingest.offset();
+        let (tx, rx) = mpsc::channel::<Feed>(IN_FLIGHT);
+        let store = self.store.clone();
+        let writer = tokio::task::spawn_blocking(move || write_blob(ingest, rx, &store));
         let total = desc.size();
         let digest = desc.digest().to_string();
         let report = |status| {
@@ -595,10 +658,15 @@ impl<S: StoreAccess> Fetcher<S> {
                 });
             }
         };
-        let mut offset = 0u64;
-        let mut reported = 0u64;
+        if resumed_from > 0 {
+            tracing::info!(%digest, offset, "continuing a partial download");
+        }
+        let mut reported = offset;
         let mut attempt = 1;
         let sent = loop {
+            if offset == total {
+                break Ok(());
+            }
             let stream = if offset == 0 {
                 self.client
                     .pull_blob_stream(&self.remote, digest.as_str())
@@ -610,10 +678,15 @@ impl<S: StoreAccess> Fetcher<S> {
                     .await
                 {
                     Ok(oci_client::client::BlobResponse::Partial(s)) => Ok(s),
-                    Ok(oci_client::client::BlobResponse::Full(_)) => {
-                        break Err(format!(
-                            "the registry cannot resume at byte {offset} (no Range support)"
-                        ))
+                    Ok(oci_client::client::BlobResponse::Full(s)) => {
+                        tracing::info!(%digest, offset,
+                            "the registry ignored the Range request, starting over");
+                        offset = 0;
+                        reported = 0;
+                        if tx.send(Feed::Restart).await.is_err() {
+                            break Ok(());
+                        }
+                        Ok(s)
                     }
                     Err(e) => Err(e),
                 }
@@ -633,8 +706,8 @@ impl<S: StoreAccess> Fetcher<S> {
                 match chunk {
                     Ok(bytes) => {
                         offset += bytes.len() as u64;
-                        if tx.send(Ok(bytes)).await.is_err() {
-                            // The writer stopped (over the cap, disk error): its error says why.
+                        if tx.send(Feed::Data(bytes)).await.is_err() {
+                            // The writer stopped (over the size, disk error): its error says why.
                             failed = Some(String::new());
                             break;
                         }
@@ -663,21 +736,47 @@ impl<S: StoreAccess> Fetcher<S> {
             }
         };
         if let Err(message) = sent {
-            let _ = tx.send(Err(io::Error::other(message.clone()))).await;
+            // A transfer cut short keeps its bytes for the next pull; a complete one that
+            // failed (the registry's own digest check) is not worth keeping.
+            let keep = offset > 0 && offset < total;
+            let _ = tx.send(if keep { Feed::Keep } else { Feed::Restart }).await;
             drop(tx);
             let _ = writer.await;
             return Err(RegistryError::Download { digest, message });
         }
         report(LayerStatus::VerifyingChecksum);
+        let _ = tx.send(Feed::Finish).await;
         drop(tx);
-        let new = writer
-            .await
-            .map_err(|_| RegistryError::Cancelled)?
-            .map_err(blob_err)?;
-        if new {
-            self.added.add(desc.digest());
+        match writer.await.map_err(|_| RegistryError::Cancelled)? {
+            Ok(new) => Ok(Transfer::Done(new)),
+            Err(e @ (BlobError::DigestMismatch { .. } | BlobError::SizeMismatch { .. }))
+                if resumed_from > 0 =>
+            {
+                Ok(Transfer::BadPartial(e))
+            }
+            Err(e) => Err(blob_err(e)),
         }
-        report(LayerStatus::DownloadComplete);
-        Ok(true)
+    }
+}
+
+/// The disk side of one blob: appends what arrives to the ingest file, and commits
+/// it on [`Feed::Finish`]. The channel closing without a word (the pull was dropped:
+/// its client went away) removes the file.
+fn write_blob<S: StoreAccess>(
+    mut ingest: Ingest,
+    mut rx: mpsc::Receiver<Feed>,
+    store: &Arc<S>,
+) -> std::result::Result<bool, BlobError> {
+    loop {
+        match rx.blocking_recv() {
+            Some(Feed::Data(bytes)) => ingest.write(&bytes)?,
+            Some(Feed::Restart) => ingest.restart()?,
+            Some(Feed::Finish) => return ingest.finish(store.store().blobs()),
+            Some(Feed::Keep) => {
+                ingest.keep();
+                return Ok(false);
+            }
+            None => return Ok(false),
+        }
     }
 }

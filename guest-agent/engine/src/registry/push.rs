@@ -1,4 +1,9 @@
-//! `docker push`: the image's platform manifest, its config and layers to a registry.
+//! `docker push`: the image's manifests, configs and layers to a registry. An image
+//! pulled from a multi-platform index whose every platform is here (each pulled with
+//! `--platform`) goes whole: every platform's blobs, each platform manifest by digest,
+//! then the index under the tag, so the registry gets the same index digest. When some
+//! platform is missing, the image's own platform manifest goes under the tag and the
+//! progress says only that single-platform image was pushed (docker's behaviour).
 //! Blobs the repository already has are skipped, blobs another repository of the same
 //! registry has (an image pulled from, or pushed to, there) are mounted across
 //! repositories where the registry allows it, the rest are uploaded from the store in
@@ -20,7 +25,8 @@ use super::config::RegistryConfig;
 use super::pull::StoreAccess;
 use super::{RegistryError, Result};
 use crate::image::reference::ImageRef;
-use crate::image::store::content;
+use crate::image::store::media::Kind;
+use crate::image::store::{content, BlobError};
 
 /// Blobs uploaded at once.
 const CONCURRENT_BLOBS: usize = 3;
@@ -44,6 +50,8 @@ pub enum PushProgress {
     Repository(String),
     /// One blob (id: the first 12 hex digits of its digest).
     Blob { id: String, status: BlobStatus },
+    /// A line of its own: what was left out and why.
+    Note(String),
     /// `TAG: digest: sha256:... size: N`: the manifest is in.
     Done {
         tag: String,
@@ -80,7 +88,7 @@ pub async fn push<S: StoreAccess>(
         reference.reference().repository().into(),
         tag.clone(),
     );
-    let (manifest_desc, manifest_bytes, manifest, siblings) = {
+    let (plan, siblings) = {
         let store = store.clone();
         let name = options.reference.clone();
         let host = remote.registry().to_string();
@@ -104,11 +112,27 @@ pub async fn push<S: StoreAccess>(
             .map_err(|(e, attempts)| push_error(e, attempts, &remote))?;
     }
     progress(PushProgress::Repository(reference.repository()));
+    if let Some(note) = &plan.note {
+        progress(PushProgress::Note(note.clone()));
+    }
 
-    // Layers bottom first, as docker lists them, then the config.
-    let mut blobs: Vec<Descriptor> = manifest.layers().clone();
-    blobs.push(manifest.config().clone());
-    for desc in &blobs[..blobs.len() - 1] {
+    // Layers bottom first, as docker lists them, then the configs; each blob once.
+    let mut blobs: Vec<Descriptor> = Vec::new();
+    for (_, _, manifest) in &plan.manifests {
+        for desc in manifest.layers() {
+            if !blobs.iter().any(|b| b.digest() == desc.digest()) {
+                blobs.push(desc.clone());
+            }
+        }
+    }
+    let layers = blobs.len();
+    for (_, _, manifest) in &plan.manifests {
+        let desc = manifest.config();
+        if !blobs.iter().any(|b| b.digest() == desc.digest()) {
+            blobs.push(desc.clone());
+        }
+    }
+    for desc in &blobs[..layers] {
         progress(PushProgress::Blob {
             id: short(desc),
             status: BlobStatus::Preparing,
@@ -130,19 +154,28 @@ pub async fn push<S: StoreAccess>(
         .try_collect::<Vec<()>>()
         .await?;
 
-    let media_type = manifest_desc.media_type().to_string();
-    let content_type: reqwest::header::HeaderValue =
-        media_type.parse().map_err(|_| RegistryError::Malformed {
-            reference: reference.familiar(),
-            message: format!("media type {media_type}"),
-        })?;
-    let size = manifest_bytes.len() as u64;
-    client::retry(|| {
-        client.push_manifest_raw(&remote, manifest_bytes.clone(), content_type.clone())
-    })
-    .await
-    .map_err(|(e, attempts)| push_error(e, attempts, &remote))?;
-    let digest = manifest_desc.digest().to_string();
+    // The platform manifests of an index by digest first: the index refers to them.
+    let mut documents: Vec<(Reference, &Descriptor, &Bytes)> = Vec::new();
+    if let Some((index_desc, index_bytes)) = &plan.index {
+        for (desc, bytes, _) in &plan.manifests {
+            let by_digest = Reference::with_digest(
+                remote.registry().into(),
+                remote.repository().into(),
+                desc.digest().to_string(),
+            );
+            documents.push((by_digest, desc, bytes));
+        }
+        documents.push((remote.clone(), index_desc, index_bytes));
+    } else {
+        let (desc, bytes, _) = &plan.manifests[0];
+        documents.push((remote.clone(), desc, bytes));
+    }
+    for (target, desc, bytes) in &documents {
+        push_document(&client, target, desc, bytes, &reference.familiar()).await?;
+    }
+    let (_, top_desc, top_bytes) = documents[documents.len() - 1];
+    let size = top_bytes.len() as u64;
+    let digest = top_desc.digest().to_string();
     progress(PushProgress::Done {
         tag: tag.clone(),
         digest: digest.clone(),
@@ -151,20 +184,99 @@ pub async fn push<S: StoreAccess>(
     Ok((tag, digest, size))
 }
 
-/// The image's platform manifest (descriptor, bytes, parsed) and the other repositories
-/// of `host` its names point at (mount sources).
+/// One manifest or index, under `target` (a tag or its digest).
+async fn push_document(
+    client: &oci_client::Client,
+    target: &Reference,
+    desc: &Descriptor,
+    bytes: &Bytes,
+    show: &str,
+) -> Result<()> {
+    let media_type = desc.media_type().to_string();
+    let content_type: reqwest::header::HeaderValue =
+        media_type.parse().map_err(|_| RegistryError::Malformed {
+            reference: show.to_string(),
+            message: format!("media type {media_type}"),
+        })?;
+    client::retry(|| client.push_manifest_raw(target, bytes.clone(), content_type.clone()))
+        .await
+        .map_err(|(e, attempts)| push_error(e, attempts, target))?;
+    Ok(())
+}
+
+/// What goes: the manifests (one, or every platform of the index) and the index.
+struct Plan {
+    /// The index under the tag, when every platform of it is here.
+    index: Option<(Descriptor, Bytes)>,
+    /// Platform manifests: descriptor, bytes, parsed.
+    manifests: Vec<(Descriptor, Bytes, ImageManifest)>,
+    /// Why the index stays behind, when it does.
+    note: Option<String>,
+}
+
+/// What of the image goes (see [`Plan`]) and the other repositories of `host` its
+/// names point at (mount sources).
 fn local_image(
     store: &crate::image::store::Store,
     name: &str,
     host: &str,
     repository: &str,
-) -> Result<(Descriptor, Bytes, ImageManifest, Vec<Reference>)> {
+) -> Result<(Plan, Vec<Reference>)> {
     let record = store.resolve(name)?;
-    let bytes = store
-        .blobs()
-        .read_json(record.manifest.digest())
-        .map_err(|e| RegistryError::Blob {
+    let manifest =
+        read_manifest(store, name, &record.manifest)?.ok_or_else(|| RegistryError::Blob {
             digest: record.manifest.digest().to_string(),
+            source: BlobError::NotFound {
+                digest: record.manifest.digest().to_string(),
+            },
+        })?;
+    let mut plan = Plan {
+        index: None,
+        manifests: vec![manifest],
+        note: None,
+    };
+    if Kind::of(record.target.media_type()) == Kind::Index {
+        let (index, platforms, missing) = read_index(store, name, &record.target)?;
+        if missing.is_empty() {
+            plan.index = Some((record.target.clone(), index));
+            plan.manifests = platforms;
+        } else {
+            plan.note = Some(format!(
+                "Not all multiplatform-content is present and only the available \
+                 single-platform image was pushed ({} of the index {} is not here): \
+                 {} -> {}",
+                missing.join(", "),
+                record.target.digest(),
+                record.target.digest(),
+                record.manifest.digest()
+            ));
+        }
+    }
+    let siblings = record
+        .names
+        .iter()
+        .filter_map(|n| Reference::try_from(n.as_str()).ok())
+        .filter(|r| r.registry() == host && r.repository() != repository)
+        .collect();
+    Ok((plan, siblings))
+}
+
+type Document = (Descriptor, Bytes, ImageManifest);
+
+/// A platform manifest whose config and layers are all in the store, else `None`.
+fn read_manifest(
+    store: &crate::image::store::Store,
+    name: &str,
+    desc: &Descriptor,
+) -> Result<Option<Document>> {
+    let blobs = store.blobs();
+    if !blobs.has(desc.digest()) {
+        return Ok(None);
+    }
+    let bytes = blobs
+        .read_json(desc.digest())
+        .map_err(|e| RegistryError::Blob {
+            digest: desc.digest().to_string(),
             source: e,
         })?;
     let manifest =
@@ -174,18 +286,53 @@ fn local_image(
                 message: e.to_string(),
             }
         })?;
-    let siblings = record
-        .names
-        .iter()
-        .filter_map(|n| Reference::try_from(n.as_str()).ok())
-        .filter(|r| r.registry() == host && r.repository() != repository)
-        .collect();
-    Ok((
-        record.manifest.clone(),
-        Bytes::from(bytes),
-        manifest,
-        siblings,
-    ))
+    let complete = blobs.has(manifest.config().digest())
+        && manifest.layers().iter().all(|l| blobs.has(l.digest()));
+    Ok(complete.then(|| (desc.clone(), Bytes::from(bytes), manifest)))
+}
+
+/// The index's bytes, the platforms that are here whole, and the platforms (as
+/// `os/arch[/variant]`, or the digest) that are not.
+fn read_index(
+    store: &crate::image::store::Store,
+    name: &str,
+    desc: &Descriptor,
+) -> Result<(Bytes, Vec<Document>, Vec<String>)> {
+    let bytes = store
+        .blobs()
+        .read_json(desc.digest())
+        .map_err(|e| RegistryError::Blob {
+            digest: desc.digest().to_string(),
+            source: e,
+        })?;
+    let index = content::parse_index(&bytes, || format!("index of {name}")).map_err(|e| {
+        RegistryError::Malformed {
+            reference: name.to_string(),
+            message: e.to_string(),
+        }
+    })?;
+    let (mut present, mut missing) = (Vec::new(), Vec::new());
+    for entry in index.manifests() {
+        let found = if Kind::of(entry.media_type()) == Kind::Manifest {
+            read_manifest(store, name, entry)?
+        } else {
+            None
+        };
+        match found {
+            Some(document) => present.push(document),
+            None => missing.push(match entry.platform() {
+                Some(p) => {
+                    let mut text = format!("{}/{}", p.os(), p.architecture());
+                    if let Some(variant) = p.variant() {
+                        text = format!("{text}/{variant}");
+                    }
+                    text
+                }
+                None => entry.digest().to_string(),
+            }),
+        }
+    }
+    Ok((Bytes::from(bytes), present, missing))
 }
 
 async fn push_blob<S: StoreAccess>(

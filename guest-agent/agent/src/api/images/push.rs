@@ -124,6 +124,7 @@ fn progress_json(event: &PushProgress) -> Vec<serde_json::Value> {
         PushProgress::Repository(repository) => {
             vec![json!({ "status": format!("The push refers to repository [{repository}]") })]
         }
+        PushProgress::Note(text) => vec![json!({ "status": text })],
         PushProgress::Blob { id, status } => {
             let (text, detail) = match status {
                 BlobStatus::Preparing => ("Preparing".to_string(), json!({})),

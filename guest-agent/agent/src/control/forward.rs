@@ -1,0 +1,27 @@
+//! `forward`: the connection becomes one TCP connection to a port in the VM. Half-close
+//! passes through (copy_bidirectional shuts each direction down when its source ends), so
+//! request/response protocols that close their sending side still get their answer.
+
+use berth_protocol::{Proto, Response};
+use tokio::net::TcpStream;
+
+use super::{reply, Conn, Stream};
+
+pub async fn forward<S: Stream>(mut conn: Conn<S>, proto: Proto, port: u16) -> std::io::Result<()> {
+    if proto == Proto::Udp {
+        let message = "Forwarding UDP is not supported yet".to_string();
+        return reply(&mut conn, &Response::Error { message }).await;
+    }
+    let mut tcp = match TcpStream::connect(("127.0.0.1", port)).await {
+        Ok(tcp) => tcp,
+        Err(e) => {
+            let message = format!("Cannot connect to 127.0.0.1:{port} in the VM: {e}");
+            return reply(&mut conn, &Response::Error { message }).await;
+        }
+    };
+    let _ = tcp.set_nodelay(true);
+    reply(&mut conn, &Response::Ok).await?;
+    tokio::io::copy_bidirectional(&mut conn, &mut tcp)
+        .await
+        .map(drop)
+}

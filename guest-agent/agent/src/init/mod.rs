@@ -1,0 +1,124 @@
+//! `berth-agent` as the VM's PID 1: filesystems, modules, the data disk, the network,
+//! then the engine (supervised) and the control service on vsock. Keeps itself small (one
+//! thread, a current-thread runtime) and never exits: fatal errors power the VM off.
+
+pub mod cmdline;
+pub mod console;
+mod demo_image;
+pub mod disk;
+mod modules;
+mod mounts;
+mod network;
+pub mod power;
+pub mod reaper;
+pub mod shutdown;
+pub mod supervisor;
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+
+use crate::control::{Context, Vm};
+
+/// PID 1's whole life.
+pub fn main() -> ! {
+    power::install_panic_hook();
+    match run() {
+        Ok(never) => match never {},
+        Err(e) => {
+            let reason: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+            power::fatal(&reason.join(": "))
+        }
+    }
+}
+
+fn run() -> anyhow::Result<std::convert::Infallible> {
+    // The kernel gives init almost no environment; children inherit this one.
+    std::env::set_var(
+        "PATH",
+        "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    );
+    mounts::leave_rootfs()?;
+    mounts::mount_all()?;
+    console::attach();
+    let cmdline = cmdline::read();
+    for ignored in &cmdline.ignored {
+        console::warn(&format!("ignoring the kernel option {ignored}"));
+    }
+    let modules = modules::load_all();
+    console::info(&format!("{modules} kernel modules loaded"));
+    match network::configure(&cmdline) {
+        Ok(nic) => console::info(&format!(
+            "{nic}: {}/{} via {}",
+            cmdline.ip, cmdline.prefix, cmdline.gateway
+        )),
+        // The engine and exec still work without a network; say it and go on.
+        Err(e) => console::warn(&format!("network: {}", console::chain(&e))),
+    }
+    let disk = disk::prepare(cmdline.disk.as_deref())?;
+    std::fs::create_dir_all("/run/berth").context("Cannot create /run/berth")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("Cannot start the async runtime")?;
+    runtime.block_on(serve(disk))
+}
+
+async fn serve(disk: Option<disk::DataDisk>) -> anyhow::Result<std::convert::Infallible> {
+    let children = reaper::Children::new();
+    tokio::spawn(children.clone().run());
+    let program = std::env::current_exe().context("Cannot find this program's path")?;
+    let supervisor = supervisor::Supervisor::new(children.clone(), program);
+    tokio::spawn(supervisor.clone().run());
+    let ctx = Arc::new(Context {
+        docker_socket: supervisor::DOCKER_SOCKET.into(),
+        children,
+        vm: Some(Vm {
+            supervisor,
+            disk,
+            shutting_down: AtomicBool::new(false),
+        }),
+    });
+    tokio::spawn(power_down_on_signal(ctx.clone()));
+    let address =
+        tokio_vsock::VsockAddr::new(tokio_vsock::VMADDR_CID_ANY, berth_protocol::CONTROL_PORT);
+    let listener = tokio_vsock::VsockListener::bind(address).with_context(|| {
+        format!(
+            "Cannot listen on vsock port {}",
+            berth_protocol::CONTROL_PORT
+        )
+    })?;
+    console::info(&format!(
+        "control service on vsock port {}",
+        berth_protocol::CONTROL_PORT
+    ));
+    crate::control::serve(listener, ctx).await;
+    anyhow::bail!("the control service stopped")
+}
+
+/// SIGTERM, SIGINT (ctrl-alt-del) or SIGUSR2 to PID 1 shut the VM down like the request.
+async fn power_down_on_signal(ctx: Arc<Context>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int), Ok(mut usr2)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::user_defined2()),
+    ) else {
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+        _ = usr2.recv() => {}
+    }
+    if let Some(vm) = &ctx.vm {
+        if vm
+            .shutting_down
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            return;
+        }
+    }
+    shutdown::power_down(ctx, 10).await
+}

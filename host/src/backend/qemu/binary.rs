@@ -1,0 +1,62 @@
+//! Finding the programs the backend runs.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::backend::BackendError;
+
+pub const QEMU: &str = "qemu-system-x86_64";
+pub const VHOST_DEVICE_VSOCK: &str = "vhost-device-vsock";
+
+/// Looks `name` up in a PATH value (passed in so tests can use their own).
+pub fn which(name: &str, path_var: Option<&OsStr>) -> Option<PathBuf> {
+    std::env::split_paths(path_var?)
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata()
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+pub fn find_qemu(path_var: Option<&OsStr>) -> Result<PathBuf, BackendError> {
+    which(QEMU, path_var).ok_or_else(|| BackendError::Missing {
+        what: QEMU.into(),
+        hint: "install it with `apt-get install qemu-system-x86` (or your distribution's \
+               qemu-system-x86 package)"
+            .into(),
+    })
+}
+
+/// vhost-device-vsock: on PATH, else where `cargo install` puts it.
+pub fn find_vhost_device_vsock(path_var: Option<&OsStr>) -> Result<PathBuf, BackendError> {
+    which(VHOST_DEVICE_VSOCK, path_var)
+        .or_else(|| {
+            let cargo = std::env::var_os("CARGO_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))?;
+            Some(cargo.join("bin").join(VHOST_DEVICE_VSOCK)).filter(|p| is_executable(p))
+        })
+        .ok_or_else(|| BackendError::Missing {
+            what: VHOST_DEVICE_VSOCK.into(),
+            hint: "this host has no /dev/vhost-vsock, so Berth needs rust-vmm's device: \
+                   `cargo install vhost-device-vsock`"
+                .into(),
+        })
+}
+
+/// `qemu-system-x86_64 --version`'s first line (part of the KVM verdict's cache key).
+pub fn qemu_version(qemu: &Path) -> Result<String, BackendError> {
+    let out = Command::new(qemu)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .map_err(BackendError::io(format!("Cannot run {}", qemu.display())))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(text.lines().next().unwrap_or("unknown").trim().to_string())
+}
