@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use berth_protocol::halfclose::HalfClose;
 use berth_protocol::{Hello, DOCKER_API_PORT};
 
 use crate::agent::{AgentClient, AgentError};
@@ -207,9 +208,12 @@ impl Vm {
         Ok(AgentClient::new(self.backend.transport()?))
     }
 
-    /// A fresh connection to the Docker Engine API in the VM (raw HTTP/1.1 bytes).
-    pub async fn docker_api(&self) -> Result<BoxStream> {
-        Ok(self.agent()?.connect(DOCKER_API_PORT).await?)
+    /// A fresh connection to the Docker Engine API in the VM: HTTP/1.1 bytes, hijack and
+    /// half-close safe (the wire carries half-close frames; this stream is plain bytes).
+    pub async fn docker_api(&self) -> Result<HalfClose<BoxStream>> {
+        Ok(HalfClose::new(
+            self.agent()?.connect(DOCKER_API_PORT).await?,
+        ))
     }
 }
 

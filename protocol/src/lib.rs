@@ -13,9 +13,12 @@
 //!   connection to a port published in the VM.
 //!
 //! The Docker Engine API has its own port ([`DOCKER_API_PORT`]) and speaks plain HTTP/1.1
-//! with no header line, so the host can pass a client's bytes through untouched.
+//! with no header line, so the host passes a client's bytes through untouched, inside
+//! [`halfclose`] frames (as on a forwarded connection after its `Ok` line), which carry
+//! each direction's end over transports that cannot.
 
 pub mod frame;
+pub mod halfclose;
 mod messages;
 
 pub use messages::*;

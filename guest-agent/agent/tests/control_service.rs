@@ -347,10 +347,29 @@ fn forward_get(control: &Control, port: u16) -> String {
             port,
         });
         if response == Response::Ok {
-            stream.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
-            stream.shutdown(std::net::Shutdown::Write).unwrap();
-            let mut page = String::new();
-            let _ = stream.read_to_string(&mut page);
+            // After the Ok line the bytes travel in half-close frames: the request, then
+            // the end of this half; the page comes back framed up to its own end marker.
+            let request = b"GET / HTTP/1.0\r\n\r\n";
+            stream
+                .write_all(&(request.len() as u32).to_be_bytes())
+                .unwrap();
+            stream.write_all(request).unwrap();
+            stream.write_all(&0u32.to_be_bytes()).unwrap();
+            let mut page = Vec::new();
+            loop {
+                let mut len = [0u8; 4];
+                if stream.read_exact(&mut len).is_err() {
+                    break;
+                }
+                let len = u32::from_be_bytes(len) as usize;
+                if len == 0 {
+                    break;
+                }
+                let mut chunk = vec![0u8; len];
+                stream.read_exact(&mut chunk).unwrap();
+                page.extend_from_slice(&chunk);
+            }
+            let page = String::from_utf8_lossy(&page).into_owned();
             if page.contains("200 OK") {
                 return page;
             }

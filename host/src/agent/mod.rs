@@ -8,8 +8,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use berth_protocol::halfclose::HalfClose;
 use berth_protocol::{
-    ExecRequest, Health, Hello, PortEvent, Request, Response, CONTROL_PORT, MAX_LINE,
+    ExecRequest, Health, Hello, PortEvent, Proto, Request, Response, CONTROL_PORT, MAX_LINE,
     PROTOCOL_VERSION,
 };
 use futures_util::Stream;
@@ -129,6 +130,13 @@ impl AgentClient {
     ) -> Result<berth_protocol::ExitStatus> {
         let stream = self.open(&Request::Exec(request)).await?;
         exec::run(stream, io).await
+    }
+
+    /// A connection to `port` published in the VM: its bytes, with each direction's end
+    /// carried through (half-close frames on the wire).
+    pub async fn forward(&self, proto: Proto, port: u16) -> Result<HalfClose<BoxStream>> {
+        let stream = self.open(&Request::Forward { proto, port }).await?;
+        Ok(HalfClose::new(stream))
     }
 
     /// A raw connection to a guest port (the Docker API, a forwarded port).

@@ -4,6 +4,7 @@
 
 use std::io;
 
+use berth_protocol::halfclose::HalfClose;
 use tokio::net::{UnixListener, UnixStream};
 use tokio_util::either::Either;
 use tokio_vsock::{VsockAddr, VsockListener, VsockStream};
@@ -27,7 +28,8 @@ pub fn bind_vsock(port: u32) -> io::Result<VsockListener> {
 }
 
 impl axum::serve::Listener for Listeners {
-    type Io = Either<UnixStream, VsockStream>;
+    // vsock connections carry half-close frames (see berth_protocol::halfclose).
+    type Io = Either<UnixStream, HalfClose<VsockStream>>;
     type Addr = ();
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
@@ -35,7 +37,7 @@ impl axum::serve::Listener for Listeners {
             let accepted = match &self.vsock {
                 Some(vsock) => tokio::select! {
                     r = self.unix.accept() => r.map(|(s, _)| Either::Left(s)),
-                    r = vsock.accept() => r.map(|(s, _)| Either::Right(s)),
+                    r = vsock.accept() => r.map(|(s, _)| Either::Right(HalfClose::new(s))),
                 },
                 None => self.unix.accept().await.map(|(s, _)| Either::Left(s)),
             };

@@ -1,6 +1,8 @@
 //! `forward`: the connection becomes one TCP connection to a port in the VM. Half-close
 //! passes through (copy_bidirectional shuts each direction down when its source ends), so
-//! request/response protocols that close their sending side still get their answer.
+//! request/response protocols that close their sending side still get their answer; after
+//! the `Ok` line the bytes travel in half-close frames (berth_protocol::halfclose), because
+//! not every vsock transport carries a one-way shutdown.
 
 use berth_protocol::{Proto, Response};
 use tokio::net::TcpStream;
@@ -21,6 +23,7 @@ pub async fn forward<S: Stream>(mut conn: Conn<S>, proto: Proto, port: u16) -> s
     };
     let _ = tcp.set_nodelay(true);
     reply(&mut conn, &Response::Ok).await?;
+    let mut conn = berth_protocol::halfclose::HalfClose::new(conn);
     tokio::io::copy_bidirectional(&mut conn, &mut tcp)
         .await
         .map(drop)

@@ -177,6 +177,10 @@ pub(super) fn release_startup_pages() {
         // tables; the next access reads the same bytes from the file again.
         unsafe { libc::madvise(start as *mut libc::c_void, len, libc::MADV_DONTNEED) };
     }
+    // musl's allocator returns freed memory by itself and has no malloc_trim.
+    #[cfg(target_env = "gnu")]
     // SAFETY: malloc_trim only returns free heap memory to the kernel.
-    unsafe { libc::malloc_trim(0) };
+    unsafe {
+        libc::malloc_trim(0)
+    };
 }

@@ -145,7 +145,9 @@ pub fn locked_flags(fd: &OwnedFd) -> MsFlags {
         (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
         (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
         (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
-        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+        // The kernel's ST_RELATIME; nix (and libc) name it only for glibc, and the VM's
+        // agent is built for musl.
+        (FsFlags::from_bits_retain(0x1000), MsFlags::MS_RELATIME),
     ] {
         if f.contains(st) {
             out |= ms;
