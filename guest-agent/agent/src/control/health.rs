@@ -22,7 +22,11 @@ pub fn health(ctx: &Context) -> Health {
         memory_total_kib: kib(&meminfo, "MemTotal:"),
         memory_available_kib: kib(&meminfo, "MemAvailable:"),
         agent_rss_kib: kib(&status, "VmRSS:"),
-        data_disk: ctx.vm.as_ref().and_then(|vm| vm.disk.as_ref()).map(disk),
+        data_disk: ctx
+            .vm
+            .as_ref()
+            .and_then(|vm| vm.disk.get()?.as_ref())
+            .map(disk),
     }
 }
 

@@ -20,7 +20,7 @@ mod time;
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use berth_protocol::{Request, Response, MAX_LINE};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
@@ -53,7 +53,8 @@ pub struct Context {
 #[derive(Debug)]
 pub struct Vm {
     pub supervisor: Arc<Supervisor>,
-    pub disk: Option<DataDisk>,
+    /// Set once the boot has prepared the data disk (`None` inside: running on tmpfs).
+    pub disk: OnceLock<Option<DataDisk>>,
     pub shutting_down: AtomicBool,
 }
 

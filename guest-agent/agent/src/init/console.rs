@@ -24,12 +24,21 @@ pub fn attach() {
 }
 
 pub fn info(message: &str) {
-    eprintln!("berth-init: {message}");
+    eprintln!("{} berth-init: {message}", uptime());
 }
 
 /// A warning meant to be seen in a long boot log.
 pub fn warn(message: &str) {
-    eprintln!("berth-init: WARNING: {message}");
+    eprintln!("{} berth-init: WARNING: {message}", uptime());
+}
+
+/// Seconds since boot in the kernel's own log format, so init's lines sort among the
+/// kernel's and show where boot time goes.
+fn uptime() -> String {
+    match nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME) {
+        Ok(t) => format!("[{:5}.{:06}]", t.tv_sec(), t.tv_nsec() / 1000),
+        Err(_) => String::new(),
+    }
 }
 
 /// An error and its sources, each once.

@@ -15,7 +15,7 @@ pub mod shutdown;
 pub mod supervisor;
 
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use anyhow::Context as _;
 
@@ -46,37 +46,30 @@ fn run() -> anyhow::Result<std::convert::Infallible> {
     for ignored in &cmdline.ignored {
         console::warn(&format!("ignoring the kernel option {ignored}"));
     }
-    let modules = modules::load_all();
-    console::info(&format!("{modules} kernel modules loaded"));
-    match network::configure(&cmdline) {
-        Ok(nic) => console::info(&format!(
-            "{nic}: {}/{} via {}",
-            cmdline.ip, cmdline.prefix, cmdline.gateway
-        )),
-        // The engine and exec still work without a network; say it and go on.
-        Err(e) => console::warn(&format!("network: {}", console::chain(&e))),
-    }
-    let disk = disk::prepare(cmdline.disk.as_deref())?;
+    // Only what the control service needs comes before it answers: the host waits for
+    // hello, and every module loaded before it (netfilter, ext4, overlay...) is boot time
+    // the user watches. The rest follows while the host already talks to the agent.
+    let early = modules::load(modules::Stage::Early);
+    console::info(&format!("{early} kernel modules for vsock loaded"));
     std::fs::create_dir_all("/run/berth").context("Cannot create /run/berth")?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("Cannot start the async runtime")?;
-    runtime.block_on(serve(disk))
+    runtime.block_on(serve(cmdline))
 }
 
-async fn serve(disk: Option<disk::DataDisk>) -> anyhow::Result<std::convert::Infallible> {
+async fn serve(cmdline: cmdline::Cmdline) -> anyhow::Result<std::convert::Infallible> {
     let children = reaper::Children::new();
     tokio::spawn(children.clone().run());
     let program = std::env::current_exe().context("Cannot find this program's path")?;
     let supervisor = supervisor::Supervisor::new(children.clone(), program);
-    tokio::spawn(supervisor.clone().run());
     let ctx = Arc::new(Context {
         docker_socket: supervisor::DOCKER_SOCKET.into(),
         children,
         vm: Some(Vm {
-            supervisor,
-            disk,
+            supervisor: supervisor.clone(),
+            disk: OnceLock::new(),
             shutting_down: AtomicBool::new(false),
         }),
     });
@@ -93,8 +86,45 @@ async fn serve(disk: Option<disk::DataDisk>) -> anyhow::Result<std::convert::Inf
         "control service on vsock port {}",
         berth_protocol::CONTROL_PORT
     ));
+    let background = ctx.clone();
+    tokio::spawn(async move {
+        if let Err(e) = bring_up(background, cmdline).await {
+            power::fatal(&console::chain(e.as_ref()));
+        }
+    });
     crate::control::serve(listener, ctx).await;
     anyhow::bail!("the control service stopped")
+}
+
+/// The rest of the boot, behind the control service: modules, network, the data disk,
+/// then the engine. Health reports the engine `starting` until it answers.
+async fn bring_up(
+    ctx: Arc<Context>,
+    cmdline: cmdline::Cmdline,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let disk = tokio::task::spawn_blocking(move || {
+        let modules = modules::load(modules::Stage::Rest);
+        console::info(&format!("{modules} more kernel modules loaded"));
+        match network::configure(&cmdline) {
+            Ok(nic) => console::info(&format!(
+                "{nic}: {}/{} via {}",
+                cmdline.ip, cmdline.prefix, cmdline.gateway
+            )),
+            // The engine and exec still work without a network; say it and go on.
+            Err(e) => console::warn(&format!("network: {}", console::chain(&e))),
+        }
+        disk::prepare(cmdline.disk.as_deref())
+    })
+    .await??;
+    let Some(vm) = &ctx.vm else {
+        return Ok(());
+    };
+    let _ = vm.disk.set(disk);
+    // Boot-time code and data (mounting, formatting, module loading) are not needed again:
+    // give their pages back before the long idle life of PID 1.
+    berth_engine::monitor::sys::release_startup_pages();
+    tokio::spawn(vm.supervisor.clone().run());
+    Ok(())
 }
 
 /// SIGTERM, SIGINT (ctrl-alt-del) or SIGUSR2 to PID 1 shut the VM down like the request.

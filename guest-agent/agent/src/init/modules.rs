@@ -13,8 +13,29 @@ pub const LIST: &str = "/etc/berth/modules";
 /// finit_module: the kernel decompresses the file itself (Debian ships .ko.xz).
 const MODULE_INIT_COMPRESSED_FILE: libc::c_uint = 4;
 
-/// Loads every module in [`LIST`]; returns how many loaded (or were already there).
-pub fn load_all() -> usize {
+/// Which part of [`LIST`] to load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// virtio and vsock: what the control service needs to answer the host.
+    Early,
+    /// Everything else (block, network, filesystems, netfilter).
+    Rest,
+}
+
+impl Stage {
+    fn of(path: &str) -> Stage {
+        let early = path.contains("/drivers/virtio/") || path.contains("/net/vmw_vsock/");
+        if early {
+            Stage::Early
+        } else {
+            Stage::Rest
+        }
+    }
+}
+
+/// Loads the modules of `stage` in [`LIST`]'s order; returns how many loaded (or were
+/// already there).
+pub fn load(stage: Stage) -> usize {
     let Ok(list) = std::fs::read_to_string(LIST) else {
         return 0;
     };
@@ -23,9 +44,9 @@ pub fn load_all() -> usize {
         .unwrap_or_default();
     let dir = Path::new("/lib/modules").join(release);
     let mut loaded = 0;
-    for line in paths(&list) {
+    for line in paths(&list).filter(|line| Stage::of(line) == stage) {
         let path = dir.join(line);
-        match load(&path) {
+        match load_one(&path) {
             Ok(()) => loaded += 1,
             Err(e) => super::console::warn(&format!("module {}: {e}", path.display())),
         }
@@ -40,7 +61,7 @@ fn paths(list: &str) -> impl Iterator<Item = &str> {
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
 }
 
-fn load(path: &PathBuf) -> std::io::Result<()> {
+fn load_one(path: &PathBuf) -> std::io::Result<()> {
     let file = File::open(path)?;
     let name = path.to_string_lossy();
     let flags = if name.ends_with(".xz") || name.ends_with(".zst") || name.ends_with(".gz") {
@@ -79,5 +100,21 @@ mod tests {
             got,
             ["kernel/fs/overlayfs/overlay.ko.xz", "kernel/net/x.ko"]
         );
+    }
+
+    #[test]
+    fn vsock_and_virtio_come_first() {
+        use super::Stage;
+        assert_eq!(
+            Stage::of("kernel/net/vmw_vsock/vmw_vsock_virtio_transport.ko"),
+            Stage::Early
+        );
+        assert_eq!(Stage::of("kernel/net/vmw_vsock/vsock.ko"), Stage::Early);
+        assert_eq!(
+            Stage::of("kernel/drivers/virtio/virtio_pci.ko"),
+            Stage::Early
+        );
+        assert_eq!(Stage::of("kernel/fs/ext4/ext4.ko"), Stage::Rest);
+        assert_eq!(Stage::of("kernel/drivers/block/virtio_blk.ko"), Stage::Rest);
     }
 }

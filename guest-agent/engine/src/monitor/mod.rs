@@ -28,7 +28,7 @@ mod event_loop;
 mod exit;
 mod setup;
 mod spawn;
-mod sys;
+pub mod sys;
 
 #[cfg(test)]
 mod tests;

@@ -144,7 +144,7 @@ pub(super) fn exit(code: i32) -> ! {
 /// Only mappings that were never written are dropped: file-backed, not writable, and
 /// without anonymous (copy-on-write) pages, so RELRO sections and relocated data, which
 /// `MADV_DONTNEED` would reset to the file's bytes, are left alone.
-pub(super) fn release_startup_pages() {
+pub fn release_startup_pages() {
     let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
         return;
     };
