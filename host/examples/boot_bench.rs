@@ -87,7 +87,7 @@ fn main() -> anyhow::Result<()> {
     let work = tempfile::tempdir()?;
     let runtime = tokio::runtime::Runtime::new()?;
 
-    let agent_config = config(&image, "initramfs.cpio.gz", work.path(), "agent");
+    let agent_config = config(&image, "initramfs.cpio", work.path(), "agent");
     let agent_backend = Arc::new(QemuBackend::new(
         &agent_config.state_dir,
         QemuOptions::from_env(),
@@ -96,7 +96,7 @@ fn main() -> anyhow::Result<()> {
         ready: Duration::from_secs(120),
         ..Timeouts::default()
     });
-    let floor_config = config(&image, "floor-initramfs.cpio.gz", work.path(), "floor");
+    let floor_config = config(&image, "floor-initramfs.cpio", work.path(), "floor");
     let floor_backend = QemuBackend::new(&floor_config.state_dir, QemuOptions::from_env());
 
     // Warm-up, not reported: formats the data disk, loads the demo image, fills the page

@@ -203,6 +203,28 @@ impl Vm {
             .unwrap_or(Status::Stopped)
     }
 
+    /// Keeps the guest's clock on the host's: a `time-sync` every `interval` while the VM
+    /// runs (a guest clock drifts, and stops while the host sleeps). The host daemon holds
+    /// the handle for as long as it manages the VM.
+    pub fn keep_clock_in_step(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
+        let vm = self.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(interval);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                if !matches!(vm.status().await, Status::Running { .. }) {
+                    continue;
+                }
+                if let Ok(agent) = vm.agent() {
+                    if let Err(e) = agent.time_sync().await {
+                        tracing::debug!("time sync: {e}");
+                    }
+                }
+            }
+        })
+    }
+
     /// The agent's control client.
     pub fn agent(&self) -> Result<AgentClient> {
         Ok(AgentClient::new(self.backend.transport()?))

@@ -24,7 +24,7 @@ fn image_dir() -> PathBuf {
     let dir = std::env::var_os("BERTH_VM_IMAGE")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/vm-image"));
-    for file in ["vmlinuz", "initramfs.cpio.gz"] {
+    for file in ["vmlinuz", "initramfs.cpio"] {
         assert!(
             dir.join(file).exists(),
             "{} is missing: build the guest image first (vm-image/build)",
@@ -47,7 +47,7 @@ impl Guest {
         let state = dir.path().join("run");
         let config = VmConfig {
             kernel: image.join("vmlinuz"),
-            initrd: image.join("initramfs.cpio.gz"),
+            initrd: image.join("initramfs.cpio"),
             cmdline: String::new(),
             cpus: 2,
             memory_mib: 1024,
@@ -243,6 +243,17 @@ fn vm_boots_serves_docker_survives_crashes_and_keeps_its_data() {
         health.memory_total_kib - health.memory_available_kib,
         health.memory_total_kib,
         health.agent_rss_kib
+    );
+
+    // The host set the guest's clock.
+    let guest_now: i64 = guest.sh("date +%s").trim().parse().unwrap();
+    let host_now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!(
+        (guest_now - host_now).abs() <= 2,
+        "{guest_now} vs {host_now}"
     );
 
     // Exec in the VM: output, exit codes, stdin, stderr apart.

@@ -5,7 +5,7 @@
       /lib/modules/KVER, copy the .ko files into STAGING/lib/modules/KVER, write
       STAGING/etc/berth/modules (load order) and a trimmed modules.dep/.alias/.builtin
       for busybox modprobe; print the load order.
-  imagetool.py cpio STAGING OUT EPOCH      pack STAGING as a reproducible newc cpio.gz.
+  imagetool.py cpio STAGING OUT EPOCH      pack STAGING as a reproducible newc cpio (gzip if OUT ends in .gz).
   imagetool.py manifest OUT INFO.json      write OUT/manifest.json from INFO plus the
       sha256 and size of every file in OUT.
 
@@ -156,11 +156,15 @@ def cpio(staging, out, epoch):
     body += hdr + pad4(len(hdr))
     tmp = out + ".tmp"
     with open(tmp, "wb") as raw:
-        with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as gz:
-            gz.write(body)
+        if out.endswith(".gz"):
+            with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0,
+                               compresslevel=9) as gz:
+                gz.write(body)
+        else:
+            raw.write(body)
     os.replace(tmp, out)
     print(f"{out}: {len(paths) + 1} entries, {len(body)} bytes unpacked, "
-          f"{os.path.getsize(out)} compressed")
+          f"{os.path.getsize(out)} written")
 
 
 def sha256_file(path):

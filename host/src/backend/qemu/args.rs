@@ -123,7 +123,7 @@ mod tests {
     fn config() -> VmConfig {
         VmConfig {
             kernel: "/img/vmlinuz".into(),
-            initrd: "/img/initramfs.cpio.gz".into(),
+            initrd: "/img/initramfs.cpio".into(),
             cmdline: "berth.debug=1".into(),
             cpus: 2,
             memory_mib: 2048,
@@ -149,7 +149,7 @@ mod tests {
             "-M q35,memory-backend=mem",
             "-object memory-backend-memfd,id=mem,size=2048M,share=on -m 2048M -smp 2",
             "-accel tcg -cpu max",
-            "-kernel /img/vmlinuz -initrd /img/initramfs.cpio.gz",
+            "-kernel /img/vmlinuz -initrd /img/initramfs.cpio",
             "-append console=ttyS0 quiet panic=-1 berth.debug=1",
             "-chardev file,id=console,path=/run/berth/console.log -serial chardev:console",
             // The comma in the disk's path is escaped, not taken as an option separator.
