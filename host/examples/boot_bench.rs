@@ -29,6 +29,7 @@ fn config(image: &Path, initrd: &str, work: &Path, name: &str) -> VmConfig {
         disk: work.join(format!("{name}.img")),
         disk_size_bytes: 8 << 30,
         state_dir: work.join(name),
+        shares: Vec::new(),
     }
 }
 

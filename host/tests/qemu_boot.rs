@@ -96,6 +96,7 @@ fn guest(marker: &str, then: &str, accel: Option<&str>) -> Guest {
         disk: dir.path().join("data.img"),
         disk_size_bytes: 1 << 30,
         state_dir: state.clone(),
+        shares: Vec::new(),
     };
     let mut options = QemuOptions::from_env();
     options.accel = accel.map(String::from);

@@ -54,6 +54,7 @@ impl Guest {
             disk: dir.path().join("data.img"),
             disk_size_bytes: 8 << 30,
             state_dir: state.clone(),
+            shares: Vec::new(),
         };
         let backend = Arc::new(QemuBackend::new(state, QemuOptions::from_env()));
         let vm = Vm::new(backend, config).with_timeouts(Timeouts {

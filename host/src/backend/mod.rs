@@ -23,6 +23,18 @@ pub struct VmConfig {
     pub disk_size_bytes: u64,
     /// Where this VM's runtime files go: sockets, pid files, the console log.
     pub state_dir: PathBuf,
+    /// Host folders shared into the VM (virtiofs), each mounted at the same absolute path.
+    pub shares: Vec<Share>,
+}
+
+/// A host folder the VM sees at the same absolute path, so bind mounts written with host
+/// paths resolve unchanged inside the VM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Share {
+    /// The virtiofs tag (short, unique per VM; the guest mounts by it).
+    pub tag: String,
+    pub host_path: PathBuf,
+    pub read_only: bool,
 }
 
 /// What the VM is doing, as far as the backend can tell.

@@ -28,11 +28,14 @@ use crate::backend::{BackendError, Result, VmConfig};
 /// `hvc0` under Virtualization.framework (there is no 8250 UART).
 const BASE_CMDLINE: &str = "console=hvc0 quiet";
 
-/// HOOK(shares): the host directories to share with the guest, as (virtiofs tag, host path).
-/// Berth mounts each at the same absolute path in the VM. None yet: `VmConfig` has no share
-/// list; when it gets one, return it from here and the devices below are built for it.
-fn directory_shares() -> Vec<(String, PathBuf)> {
-    Vec::new()
+/// The host directories to share with the guest, as (virtiofs tag, host path). Berth
+/// mounts each at the same absolute path in the VM.
+fn directory_shares(config: &VmConfig) -> Vec<(String, PathBuf)> {
+    config
+        .shares
+        .iter()
+        .map(|s| (s.tag.clone(), s.host_path.clone()))
+        .collect()
 }
 
 pub(super) fn build(
@@ -58,7 +61,7 @@ pub(super) fn build(
         .map_err(BackendError::io(format!("Opening {}", console.display())))?
         .into_raw_fd();
     let cmdline = NSString::from_str(&format!("{BASE_CMDLINE} {}", config.cmdline));
-    let shares = directory_shares()
+    let shares = directory_shares(config)
         .into_iter()
         .map(|(tag, path)| {
             let url = NSURL::from_directory_path(&path).ok_or_else(|| BackendError::Missing {

@@ -130,6 +130,7 @@ mod tests {
             disk: "/data/a,b.img".into(),
             disk_size_bytes: 1 << 30,
             state_dir: "/run/berth".into(),
+            shares: Vec::new(),
         }
     }
 
