@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use berth_host::backend::qemu::{QemuBackend, QemuOptions};
 use berth_host::backend::{Backend, Status, VmConfig};
-use berth_host::vm::{Timeouts, Vm};
+use berth_host::vm::{Progress, Timeouts, Vm};
 use berth_protocol::{EngineState, Health};
 
 fn config(image: &Path, initrd: &str, work: &Path, name: &str) -> VmConfig {
@@ -34,9 +34,13 @@ fn config(image: &Path, initrd: &str, work: &Path, name: &str) -> VmConfig {
 }
 
 fn agent_boot(runtime: &tokio::runtime::Runtime, vm: &Vm) -> anyhow::Result<serde_json::Value> {
-    let started = Instant::now();
-    let hello = runtime.block_on(vm.start(|_| {}))?;
-    let ready_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let mut ready = None;
+    let hello = runtime.block_on(vm.start(|p| {
+        if let Progress::Ready { elapsed, .. } = p {
+            ready = Some(elapsed);
+        }
+    }))?;
+    let ready_ms = ready.expect("start reports Ready").as_secs_f64() * 1000.0;
     // Idle figures once the engine runs (the agent is PID 1; the engine is its child).
     let deadline = Instant::now() + Duration::from_secs(60);
     let health = loop {

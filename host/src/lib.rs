@@ -8,9 +8,15 @@
 //! - [`state`]: where Berth keeps its files, and the VM lock.
 //! - [`agent`]: the client of the agent's control service.
 //! - [`vm`]: a VM as the CLI and the GUI see it: backend, config and agent together.
+//! - [`settings`]: the user's settings (`settings.json`), edited by `berth config`.
+//! - [`daemon`] (Unix): the per-user host daemon: boots or reattaches to the VM, serves the
+//!   Docker socket, forwards published ports, answers the `berth` CLI.
 
 pub mod agent;
 pub mod backend;
+#[cfg(unix)]
+pub mod daemon;
+pub mod settings;
 pub mod state;
 pub mod transport;
 pub mod vm;

@@ -106,22 +106,45 @@ impl Vm {
         progress(Progress::Booting {
             backend: backend.name(),
         });
+        // Listen for the agent's "I am up" connection before the guest can make it.
+        let ready = self.listen_for_ready();
         blocking(move || backend.start(&config)).await?;
-        let hello = self.wait_for_agent(started, &mut progress).await?;
-        let agent = self.agent()?;
-        if let Err(e) = agent.time_sync().await {
-            tracing::warn!("cannot set the VM's clock: {e}");
-        }
+        let hello = self.wait_for_agent(started, ready, &mut progress).await?;
         progress(Progress::Ready {
             hello: hello.clone(),
             elapsed: started.elapsed(),
         });
+        let agent = self.agent()?;
+        if let Err(e) = agent.time_sync().await {
+            tracing::warn!("cannot set the VM's clock: {e}");
+        }
         Ok(hello)
     }
 
-    async fn wait_for_agent(
+    /// The listener for [`berth_protocol::HOST_READY_PORT`], when the backend can offer one.
+    #[cfg(unix)]
+    fn listen_for_ready(&self) -> Option<tokio::net::UnixListener> {
+        let path = self
+            .backend
+            .guest_connect_socket(berth_protocol::HOST_READY_PORT)?;
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = std::fs::remove_file(&path);
+        tokio::net::UnixListener::bind(&path)
+            .inspect_err(|e| tracing::debug!("no ready socket at {}: {e}", path.display()))
+            .ok()
+    }
+
+    #[cfg(not(unix))]
+    fn listen_for_ready(&self) -> Option<std::convert::Infallible> {
+        None
+    }
+
+    async fn wait_for_agent<R: ReadySignal>(
         &self,
         started: Instant,
+        mut ready: Option<R>,
         progress: &mut (impl FnMut(Progress) + Send),
     ) -> Result<Hello> {
         let agent = self.agent()?.with_timeout(Duration::from_secs(5));
@@ -157,7 +180,19 @@ impl Vm {
             progress(Progress::WaitingForAgent {
                 elapsed: started.elapsed(),
             });
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            // The agent says when it listens; polling is only the fallback (and the path
+            // for backends without a ready socket). vhost-device-vsock wedges when it is
+            // flooded with connections before the guest's driver is up: never poll fast.
+            let pause = tokio::time::sleep(Duration::from_millis(250));
+            match ready.as_mut() {
+                Some(signal) => {
+                    tokio::select! {
+                        () = signal.wait() => {}
+                        () = pause => {}
+                    }
+                }
+                None => pause.await,
+            }
         }
     }
 
@@ -257,4 +292,27 @@ fn tail_of(path: &std::path::Path) -> String {
     let text = String::from_utf8_lossy(&text);
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+/// Something the agent's start-up makes ready: the ready socket's next connection.
+trait ReadySignal: Send {
+    fn wait(&mut self) -> impl std::future::Future<Output = ()> + Send;
+}
+
+#[cfg(unix)]
+impl ReadySignal for tokio::net::UnixListener {
+    async fn wait(&mut self) {
+        match self.accept().await {
+            Ok(_) => {}
+            // A broken listener must not turn into a busy loop.
+            Err(_) => std::future::pending().await,
+        }
+    }
+}
+
+#[cfg(not(unix))]
+impl ReadySignal for std::convert::Infallible {
+    async fn wait(&mut self) {
+        match *self {}
+    }
 }

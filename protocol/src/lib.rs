@@ -32,6 +32,12 @@ pub const CONTROL_PORT: u32 = 1024;
 /// The Docker Engine API (HTTP/1.1), byte for byte what `/var/run/docker.sock` carries.
 pub const DOCKER_API_PORT: u32 = 2375;
 
+/// The host's port the agent connects to once its control service listens (a guest-initiated
+/// connection, as Firecracker's hybrid vsock forwards to `<uds>_<port>`): the host then says
+/// hello at once instead of finding the moment by polling. Nothing is sent on it; the
+/// connection itself is the signal.
+pub const HOST_READY_PORT: u32 = 1025;
+
 /// vsock's well-known context ID of the host; the guest's is chosen by the VMM.
 pub const HOST_CID: u32 = 2;
 /// The guest context ID Berth's QEMU backend gives its VM.

@@ -21,6 +21,15 @@ pub struct Cli {
     /// Log debug output.
     #[arg(long, global = true)]
     pub debug: bool,
+    /// `serve`: a folder shared from the host (in the VM; repeat for each). Bind mounts
+    /// whose source lies outside every shared folder are then refused ("Mounts denied").
+    /// Without it, natively on Linux, any bind source is allowed.
+    #[arg(long = "shared-path", global = true, value_name = "PATH")]
+    pub shared_paths: Vec<PathBuf>,
+    /// `serve`: refuse bind mounts from outside the --shared-path folders even when
+    /// there are none (a VM that shares no folder).
+    #[arg(long, global = true)]
+    pub shares_only: bool,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -96,6 +96,12 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     fn transport(&self) -> Result<Arc<dyn Transport>>;
     /// The guest's serial console, as logged so far.
     fn console_log(&self) -> PathBuf;
+    /// Where the guest's connections to host vsock `port` arrive as Unix socket connections
+    /// (hybrid vsock), for backends that have such a path; the caller listens there before
+    /// [`Backend::start`]. `None`: the caller polls instead.
+    fn guest_connect_socket(&self, _port: u32) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// QEMU (KVM or TCG) with vhost-vsock or vhost-device-vsock.

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use anyhow::Context;
+use berth_engine::container::config::SharedPaths;
 use berth_engine::engine::DEFAULT_SUPERVISE_INTERVAL;
 
 use crate::api::state::{AppState, DaemonInfo};
@@ -10,6 +11,12 @@ use crate::cli::Cli;
 
 pub fn serve(cli: &Cli, socket: &Path, vsock_port: Option<u32>) -> anyhow::Result<u8> {
     let engine = super::open(cli, Some(DEFAULT_SUPERVISE_INTERVAL))?;
+    if cli.shares_only || !cli.shared_paths.is_empty() {
+        // Berth's own paths a bind may name: named volumes' data and this API's socket.
+        let internal = [cli.root.join("volumes"), socket.to_path_buf()];
+        engine.restrict_binds(SharedPaths::new(&cli.shared_paths, &internal));
+        tracing::info!(shared = ?cli.shared_paths, "bind mounts only from shared folders");
+    }
     let daemon = DaemonInfo {
         root: cli.root.clone(),
         id: engine_id(&cli.root)?,

@@ -4,6 +4,8 @@
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
+use super::shares::{self, ShareSpec};
+
 /// The guest's settings; defaults are QEMU user networking's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cmdline {
@@ -16,6 +18,8 @@ pub struct Cmdline {
     pub gateway: Ipv4Addr,
     /// `berth.dns=`.
     pub dns: Ipv4Addr,
+    /// `berth.shares=TAG:PATH[:ro],...` (percent-encoded): the host folders to mount.
+    pub shares: Vec<ShareSpec>,
     /// Options that were present but unusable, to be logged (never fatal: a typo must not
     /// stop the VM from booting).
     pub ignored: Vec<String>,
@@ -29,6 +33,7 @@ impl Default for Cmdline {
             prefix: 24,
             gateway: Ipv4Addr::new(10, 0, 2, 2),
             dns: Ipv4Addr::new(10, 0, 2, 3),
+            shares: Vec::new(),
             ignored: Vec::new(),
         }
     }
@@ -59,6 +64,7 @@ pub fn parse(text: &str) -> Cmdline {
                 .is_some(),
             "berth.gw" => value.parse().map(|ip| c.gateway = ip).is_ok(),
             "berth.dns" => value.parse().map(|ip| c.dns = ip).is_ok(),
+            "berth.shares" => shares::parse(value).map(|s| c.shares = s).is_some(),
             _ if key.starts_with("berth.") => false,
             _ => true,
         };
@@ -111,6 +117,12 @@ mod tests {
                 c.disk == Some("/dev/vda".into()) && c.ignored.len() == 1
             }),
             ("berth.colour=blue", |c| c.ignored == ["berth.colour=blue"]),
+            ("berth.shares=home:/home/me%20too:ro", |c| {
+                c.shares.len() == 1 && c.shares[0].path == std::path::Path::new("/home/me too")
+            }),
+            ("berth.shares=home:relative", |c| {
+                c.shares.is_empty() && c.ignored.len() == 1
+            }),
         ];
         for (text, check) in cases {
             let c = parse(&format!("console=ttyS0 {text} rw"));

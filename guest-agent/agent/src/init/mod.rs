@@ -11,6 +11,7 @@ mod mounts;
 mod network;
 pub mod power;
 pub mod reaper;
+pub mod shares;
 pub mod shutdown;
 pub mod supervisor;
 
@@ -86,6 +87,16 @@ async fn serve(cmdline: cmdline::Cmdline) -> anyhow::Result<std::convert::Infall
         "control service on vsock port {}",
         berth_protocol::CONTROL_PORT
     ));
+    // Tell the host we listen (it would otherwise find out by polling).
+    tokio::spawn(async {
+        let host = tokio_vsock::VsockAddr::new(
+            berth_protocol::HOST_CID,
+            berth_protocol::HOST_READY_PORT,
+        );
+        if let Err(e) = tokio_vsock::VsockStream::connect(host).await {
+            console::info(&format!("the host did not take the ready signal ({e})"));
+        }
+    });
     let background = ctx.clone();
     tokio::spawn(async move {
         if let Err(e) = bring_up(background, cmdline).await {
@@ -97,12 +108,12 @@ async fn serve(cmdline: cmdline::Cmdline) -> anyhow::Result<std::convert::Infall
 }
 
 /// The rest of the boot, behind the control service: modules, network, the data disk,
-/// then the engine. Health reports the engine `starting` until it answers.
+/// the shared folders, then the engine. Health reports the engine `starting` until it answers.
 async fn bring_up(
     ctx: Arc<Context>,
     cmdline: cmdline::Cmdline,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let disk = tokio::task::spawn_blocking(move || {
+    let (disk, shared) = tokio::task::spawn_blocking(move || {
         let modules = modules::load(modules::Stage::Rest);
         console::info(&format!("{modules} more kernel modules loaded"));
         match network::configure(&cmdline) {
@@ -113,7 +124,10 @@ async fn bring_up(
             // The engine and exec still work without a network; say it and go on.
             Err(e) => console::warn(&format!("network: {}", console::chain(&e))),
         }
-        disk::prepare(cmdline.disk.as_deref())
+        let disk = disk::prepare(cmdline.disk.as_deref())?;
+        // After the modules (fuse, virtiofs), before the engine, which is told the list.
+        let shared = shares::mount_all(&cmdline.shares);
+        Ok::<_, disk::DiskError>((disk, shared))
     })
     .await??;
     let Some(vm) = &ctx.vm else {
@@ -123,7 +137,7 @@ async fn bring_up(
     // Boot-time code and data (mounting, formatting, module loading) are not needed again:
     // give their pages back before the long idle life of PID 1.
     berth_engine::monitor::sys::release_startup_pages();
-    tokio::spawn(vm.supervisor.clone().run());
+    tokio::spawn(vm.supervisor.clone().run(shared));
     Ok(())
 }
 

@@ -70,16 +70,19 @@ impl Supervisor {
         (s.state.clone(), s.restarts)
     }
 
-    /// Starts the engine and keeps it running until [`Supervisor::stop`].
-    pub async fn run(self: Arc<Self>) {
+    /// Starts the engine and keeps it running until [`Supervisor::stop`]. `shared`: the
+    /// folders shared from the host; bind mounts from anywhere else are refused.
+    pub async fn run(self: Arc<Self>, shared: Vec<PathBuf>) {
         let mut backoff = FIRST_BACKOFF;
         let mut loaded_demo = false;
+        let mut command = Command::new(&self.program);
+        command.args(&self.args).arg("--shares-only");
+        for path in &shared {
+            command.arg("--shared-path").arg(path);
+        }
         while !self.lock().stopping {
             let started = Instant::now();
-            let reason = match self
-                .children
-                .spawn(Command::new(&self.program).args(&self.args))
-            {
+            let reason = match self.children.spawn(&mut command) {
                 Ok((pid, exited)) => {
                     self.pid.send_replace(Some(pid));
                     self.set(EngineState::Starting);

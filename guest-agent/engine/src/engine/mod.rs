@@ -134,6 +134,8 @@ struct Inner {
     due: Mutex<HashMap<String, Instant>>,
     /// Networks, addresses, published ports (crate::network; the network engineer's field).
     network: Arc<crate::network::Networks>,
+    /// In the VM: the folders bind mounts may come from ([`Engine::restrict_binds`]).
+    shared_paths: std::sync::OnceLock<crate::container::config::SharedPaths>,
 }
 
 impl Engine {
@@ -154,6 +156,7 @@ impl Engine {
             supervisor_wake: std::sync::OnceLock::new(),
             locks: Mutex::default(),
             due: Mutex::default(),
+            shared_paths: std::sync::OnceLock::new(),
         });
         // Network events go to the engine's bus; ports of running containers are
         // reserved again once reattach has settled which containers still run.
@@ -189,7 +192,21 @@ impl Engine {
         &self.inner.events
     }
 
+    /// From now on, refuses bind mounts from outside `policy`'s folders (at create and at
+    /// start): the VM's engine, where only shared host folders are the user's. Set once.
+    pub fn restrict_binds(&self, policy: crate::container::config::SharedPaths) {
+        let _ = self.inner.shared_paths.set(policy);
+    }
+
+    fn check_binds(&self, config: &ContainerConfig) -> lifecycle::Result<()> {
+        match self.inner.shared_paths.get() {
+            Some(policy) => Ok(policy.check(config)?),
+            None => Ok(()),
+        }
+    }
+
     pub fn create(&self, name: Option<&str>, config: ContainerConfig) -> Result<ContainerRecord> {
+        self.check_binds(&config)?;
         let record = lifecycle::create(&self.inner.ctx(), name, config)?;
         self.inner.publish(&record, "create", &[]);
         Ok(record)
@@ -197,6 +214,7 @@ impl Engine {
 
     pub fn start(&self, reference: &str) -> Result<()> {
         self.inner.locked(reference, |ctx, record| {
+            self.check_binds(&record.config)?;
             if let Err(e) = lifecycle::start(ctx, record, true) {
                 // A `--rm` container that cannot start goes, as in docker: the client
                 // waiting for its removal (`docker run --rm`) gets its answer.

@@ -66,10 +66,17 @@ pub fn qemu_args(
         // `max` gives TCG every feature it emulates (x86-64-v2+ userlands need them).
         Accel::Tcg => args.extend(["-accel".into(), "tcg".into(), "-cpu".into(), "max".into()]),
     }
-    let cmdline = match config.cmdline.trim() {
-        "" => BASE_CMDLINE.to_string(),
-        extra => format!("{BASE_CMDLINE} {extra}"),
-    };
+    // The caller's options, then the shares the guest's init mounts.
+    let cmdline = [
+        BASE_CMDLINE,
+        config.cmdline.trim(),
+        &super::virtiofs::cmdline(&config.shares),
+    ]
+    .iter()
+    .filter(|part| !part.is_empty())
+    .copied()
+    .collect::<Vec<_>>()
+    .join(" ");
     args.extend([
         "-kernel".into(),
         config.kernel.to_string_lossy().into_owned(),
@@ -107,6 +114,18 @@ pub fn qemu_args(
             "-device".into(),
             "vhost-user-vsock-pci,chardev=vsock".into(),
         ]),
+    }
+    // Shared folders: one vhost-user-fs device per share, each served by its virtiofsd.
+    for (n, share) in config.shares.iter().enumerate() {
+        args.extend([
+            "-chardev".into(),
+            format!("socket,id=fs{n},path={}", opt(&files.virtiofs_socket(n))),
+            "-device".into(),
+            format!(
+                "vhost-user-fs-pci,chardev=fs{n},tag={}",
+                share.tag.replace(',', ",,")
+            ),
+        ]);
     }
     args.extend([
         "-qmp".into(),
@@ -164,6 +183,45 @@ mod tests {
             assert!(l.contains(part), "missing {part:?} in {l}");
         }
         assert!(!l.contains("vhost-vsock-pci,guest-cid"), "{l}");
+        assert!(
+            !l.contains("vhost-user-fs") && !l.contains("berth.shares"),
+            "{l}"
+        );
+    }
+
+    #[test]
+    fn shares_get_a_device_each_and_a_cmdline_entry() {
+        let mut config = config();
+        config.shares = vec![
+            crate::backend::Share {
+                tag: "home".into(),
+                host_path: "/home/me".into(),
+                read_only: false,
+            },
+            crate::backend::Share {
+                tag: "src".into(),
+                host_path: "/srv/a b".into(),
+                read_only: true,
+            },
+        ];
+        let files = Files::new(PathBuf::from("/run/berth"));
+        let args = qemu_args(&config, Accel::Tcg, VsockDevice::VhostUser, &files);
+        let l = args
+            .iter()
+            .map(|a| a.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(" ");
+        for part in [
+            "-chardev socket,id=fs0,path=/run/berth/virtiofs-0.sock -device vhost-user-fs-pci,chardev=fs0,tag=home",
+            "-chardev socket,id=fs1,path=/run/berth/virtiofs-1.sock -device vhost-user-fs-pci,chardev=fs1,tag=src",
+        ] {
+            assert!(l.contains(part), "missing {part:?} in {l}");
+        }
+        let append = args.iter().position(|a| a == "-append").unwrap() + 1;
+        assert_eq!(
+            args[append],
+            "console=ttyS0 quiet panic=-1 berth.debug=1 berth.shares=home:/home/me,src:/srv/a%20b:ro"
+        );
     }
 
     #[test]

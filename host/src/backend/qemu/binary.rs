@@ -8,6 +8,7 @@ use crate::backend::BackendError;
 
 pub const QEMU: &str = "qemu-system-x86_64";
 pub const VHOST_DEVICE_VSOCK: &str = "vhost-device-vsock";
+pub const VIRTIOFSD: &str = "virtiofsd";
 
 /// Looks `name` up in a PATH value (passed in so tests can use their own).
 pub fn which(name: &str, path_var: Option<&OsStr>) -> Option<PathBuf> {
@@ -32,21 +33,43 @@ pub fn find_qemu(path_var: Option<&OsStr>) -> Result<PathBuf, BackendError> {
     })
 }
 
+/// `name` on PATH, else where `cargo install` puts it, else (virtiofsd) where
+/// distributions put it.
+fn find_helper(name: &str, path_var: Option<&OsStr>) -> Option<PathBuf> {
+    which(name, path_var).or_else(|| {
+        let cargo = std::env::var_os("CARGO_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")));
+        let mut candidates: Vec<PathBuf> = cargo
+            .map(|c| c.join("bin").join(name))
+            .into_iter()
+            .collect();
+        // Debian's and Fedora's virtiofsd packages install it outside PATH.
+        candidates.push(Path::new("/usr/libexec").join(name));
+        candidates.push(Path::new("/usr/lib/qemu").join(name));
+        candidates.into_iter().find(|p| is_executable(p))
+    })
+}
+
 /// vhost-device-vsock: on PATH, else where `cargo install` puts it.
 pub fn find_vhost_device_vsock(path_var: Option<&OsStr>) -> Result<PathBuf, BackendError> {
-    which(VHOST_DEVICE_VSOCK, path_var)
-        .or_else(|| {
-            let cargo = std::env::var_os("CARGO_HOME")
-                .map(PathBuf::from)
-                .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))?;
-            Some(cargo.join("bin").join(VHOST_DEVICE_VSOCK)).filter(|p| is_executable(p))
-        })
-        .ok_or_else(|| BackendError::Missing {
-            what: VHOST_DEVICE_VSOCK.into(),
-            hint: "this host has no /dev/vhost-vsock, so Berth needs rust-vmm's device: \
+    find_helper(VHOST_DEVICE_VSOCK, path_var).ok_or_else(|| BackendError::Missing {
+        what: VHOST_DEVICE_VSOCK.into(),
+        hint: "this host has no /dev/vhost-vsock, so Berth needs rust-vmm's device: \
                    `cargo install vhost-device-vsock`"
-                .into(),
-        })
+            .into(),
+    })
+}
+
+/// virtiofsd (rust-vmm's, serving shared folders): on PATH, else where `cargo install` or
+/// a distribution package puts it.
+pub fn find_virtiofsd(path_var: Option<&OsStr>) -> Result<PathBuf, BackendError> {
+    find_helper(VIRTIOFSD, path_var).ok_or_else(|| BackendError::Missing {
+        what: VIRTIOFSD.into(),
+        hint: "shared folders need it: install with `cargo install virtiofsd` (it needs \
+               libseccomp-dev and libcap-ng-dev), or your distribution's virtiofsd package"
+            .into(),
+    })
 }
 
 /// `qemu-system-x86_64 --version`'s first line (part of the KVM verdict's cache key).

@@ -52,6 +52,16 @@ impl Files {
     pub fn vhost_log(&self) -> PathBuf {
         self.at("vhost-device-vsock.log")
     }
+    /// vhost-user socket between QEMU and the virtiofsd of share `n`.
+    pub fn virtiofs_socket(&self, n: usize) -> PathBuf {
+        self.at(&format!("virtiofs-{n}.sock"))
+    }
+    pub fn virtiofs_pid(&self, n: usize) -> PathBuf {
+        self.at(&format!("virtiofsd-{n}.pid"))
+    }
+    pub fn virtiofs_log(&self, n: usize) -> PathBuf {
+        self.at(&format!("virtiofsd-{n}.log"))
+    }
     pub fn lock(&self) -> PathBuf {
         self.at("vm.lock")
     }

@@ -1,5 +1,6 @@
 //! The Linux backend: QEMU, under KVM when the host's KVM runs a standard kernel, under TCG
-//! otherwise; vsock through `/dev/vhost-vsock` or through vhost-device-vsock.
+//! otherwise; vsock through `/dev/vhost-vsock` or through vhost-device-vsock; shared
+//! folders through one virtiofsd each.
 //!
 //! All state lives in the VM's state directory ([`files::Files`]), so a host process that
 //! did not boot the VM (the daemon restarted while QEMU ran on) still sees it, stops it and
@@ -15,6 +16,7 @@ mod qmp;
 mod spawn;
 mod status;
 mod vhost;
+mod virtiofs;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -163,6 +165,7 @@ impl Backend for QemuBackend {
         }
         let dead = self.wait_dead(pid, Duration::from_secs(5));
         vhost::stop(&files);
+        virtiofs::stop(&files);
         if dead {
             Ok(())
         } else {
@@ -179,6 +182,7 @@ impl Backend for QemuBackend {
         signal(pid, Signal::SIGKILL);
         let dead = self.wait_dead(pid, Duration::from_secs(5));
         vhost::stop(&files);
+        virtiofs::stop(&files);
         if dead {
             Ok(())
         } else {
@@ -223,5 +227,20 @@ impl Backend for QemuBackend {
 
     fn console_log(&self) -> PathBuf {
         self.files().console()
+    }
+
+    fn guest_connect_socket(&self, port: u32) -> Option<PathBuf> {
+        // vhost-device-vsock forwards a guest's connection to host port P to `<uds>_P`; the
+        // kernel's vhost-vsock would need an AF_VSOCK listener instead (callers poll then).
+        let kernel = match self.options.vsock {
+            VsockChoice::Kernel => true,
+            VsockChoice::VhostUser => false,
+            VsockChoice::Auto => std::path::Path::new("/dev/vhost-vsock").exists(),
+        };
+        (!kernel).then(|| {
+            let mut path = self.files().hybrid_vsock().into_os_string();
+            path.push(format!("_{port}"));
+            PathBuf::from(path)
+        })
     }
 }

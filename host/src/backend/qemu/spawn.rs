@@ -1,5 +1,6 @@
 //! Booting: take the lock, prepare the disk, pick the accelerator and vsock device, start
-//! vhost-device-vsock, then QEMU, and hand QEMU to a reaper thread that records its exit.
+//! vhost-device-vsock and one virtiofsd per share, then QEMU, and hand QEMU to a reaper
+//! thread that records its exit.
 
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
@@ -13,7 +14,7 @@ use super::accel::{self, ProbeSetup};
 use super::args::{qemu_args, VsockDevice};
 use super::files::{read_pid, tail, Files};
 use super::process::{wait_until, Exit};
-use super::{binary, disk, vhost, QemuBackend, VsockChoice};
+use super::{binary, disk, vhost, virtiofs, QemuBackend, VsockChoice};
 use crate::backend::{Backend, BackendError, Result, Status, VmConfig};
 use crate::state::{LockError, VmLock};
 
@@ -72,6 +73,12 @@ pub fn start(backend: &QemuBackend, config: &VmConfig) -> Result<()> {
         },
         VsockChoice::Auto => VsockDevice::VhostUser,
     };
+    // Before anything is started: a missing virtiofsd is a clear error, not a QEMU one.
+    let virtiofsd = if config.shares.is_empty() {
+        None
+    } else {
+        Some(binary::find_virtiofsd(backend.options.path_var.as_deref())?)
+    };
     let device = match vsock {
         VsockDevice::VhostUser => {
             let bin = binary::find_vhost_device_vsock(backend.options.path_var.as_deref())?;
@@ -88,12 +95,25 @@ pub fn start(backend: &QemuBackend, config: &VmConfig) -> Result<()> {
         }
     };
 
+    let mut helpers: Vec<Child> = device.into_iter().collect();
+    if let Some(virtiofsd) = virtiofsd {
+        match virtiofs::start(&virtiofsd, &files, &config.shares) {
+            Ok(children) => helpers.extend(children),
+            Err(e) => {
+                stop_helpers(&files, helpers);
+                return Err(e);
+            }
+        }
+    } else {
+        virtiofs::stop(&files);
+    }
+
     let args = qemu_args(config, choice.accel, vsock, &files);
     tracing::info!(?args, accel = ?choice.accel, reason = %choice.reason, "starting QEMU");
     let child = match spawn_qemu(&qemu, &args, &files, &lock) {
         Ok(child) => child,
         Err(e) => {
-            vhost::stop(&files);
+            stop_helpers(&files, helpers);
             return Err(e);
         }
     };
@@ -103,7 +123,7 @@ pub fn start(backend: &QemuBackend, config: &VmConfig) -> Result<()> {
     if let Some(l) = lock.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
         let _ = l.record_pid(pid);
     }
-    let reaped = reap(child, device, files.clone(), lock.clone());
+    let reaped = reap(child, helpers, files.clone(), lock.clone());
     {
         let mut inner = backend.inner();
         inner.reaped = Some(reaped.clone());
@@ -166,10 +186,21 @@ fn spawn_qemu(
         .map_err(BackendError::io(format!("Cannot start {}", qemu.display())))
 }
 
-/// Waits for QEMU in a thread: records how it exited, ends the vsock device, drops the lock.
+/// Ends the helpers of a boot that failed before QEMU ran.
+fn stop_helpers(files: &Files, helpers: Vec<Child>) {
+    for mut helper in helpers {
+        let _ = helper.kill();
+        let _ = helper.wait();
+    }
+    vhost::stop(files);
+    virtiofs::stop(files);
+}
+
+/// Waits for QEMU in a thread: records how it exited, ends the vsock device and the
+/// virtiofsd processes, drops the lock.
 fn reap(
     mut qemu: Child,
-    device: Option<Child>,
+    helpers: Vec<Child>,
     files: Files,
     lock: Arc<Mutex<Option<VmLock>>>,
 ) -> Arc<AtomicBool> {
@@ -182,10 +213,10 @@ fn reap(
                 Ok(status) => Exit::from_status(status).write(&files.qemu_exit()),
                 Err(e) => tracing::warn!("cannot wait for QEMU: {e}"),
             }
-            if let Some(mut device) = device {
-                // It exits by itself when QEMU disconnects; make sure, then reap it.
-                let _ = device.kill();
-                let _ = device.wait();
+            for mut helper in helpers {
+                // Each exits by itself when QEMU disconnects; make sure, then reap it.
+                let _ = helper.kill();
+                let _ = helper.wait();
             }
             lock.lock().unwrap_or_else(|p| p.into_inner()).take();
             done.store(true, Ordering::SeqCst);
@@ -210,6 +241,7 @@ fn wait_for_qmp(files: &Files, reaped: &AtomicBool, timeout: Duration) -> Result
             }
         }
         vhost::stop(files);
+        virtiofs::stop(files);
         return Err(BackendError::Failed(format!(
             "QEMU did not start: {}",
             tail(&files.qemu_log(), 10).trim()

@@ -34,6 +34,9 @@ pub enum ConfigError {
     DuplicateMount(String),
     #[error("Invalid bind mount source {0:?}: it needs to be an absolute path")]
     MountSource(PathBuf),
+    /// A bind source outside every folder shared into the VM (Docker Desktop's wording).
+    #[error("Mounts denied: the path {} is not shared from the host and is not known to Berth", .0.display())]
+    MountDenied(PathBuf),
     #[error("Invalid volume name {0:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")]
     VolumeName(String),
     #[error("Invalid {name}: {reason}")]
@@ -335,6 +338,8 @@ pub const ULIMIT_NAMES: &[&str] = &[
 
 /// Sysctls that belong to the container's IPC namespace (moby's list); `net.*` and
 /// `fs.mqueue.*` are namespaced as whole trees.
+mod shared;
 mod validate;
 
+pub use shared::SharedPaths;
 pub use validate::{clean_target, parse_capability, parse_signal, validate_env};

@@ -1,0 +1,271 @@
+//! The daemon's byte movers: the Docker socket and the published ports. Each accepted
+//! connection gets its own vsock connection (DESIGN.md: one connection per stream) and
+//! `copy_bidirectional`, which passes each direction's end on (the [`HalfClose`] frames
+//! carry it over vsock), so `docker run` without `-i`, `docker cp` and hijacked
+//! attach/exec streams work.
+//!
+//! [`HalfClose`]: berth_protocol::halfclose::HalfClose
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use berth_protocol::{PortAction, PortEvent, Proto};
+use futures_util::StreamExt;
+use tokio::net::{TcpListener, UnixListener};
+use tokio::task::JoinHandle;
+
+use super::ports::PortKey;
+use super::proto::{EventKind, Phase};
+use super::shared::Shared;
+use crate::agent::PortEvents;
+
+/// How long the snapshot may keep coming before it counts as complete (the agent writes
+/// it all at once; a quiet stream after connecting means the snapshot is done).
+const SNAPSHOT_SETTLE: Duration = Duration::from_millis(500);
+
+/// An open host listener; dropping it closes the listener (open connections go on).
+#[derive(Debug)]
+pub struct Listener(JoinHandle<()>);
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Serves the Docker socket for the daemon's life.
+pub async fn serve_docker(listener: UnixListener, shared: Shared) {
+    loop {
+        let Ok((mut client, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        let vm = shared.vm();
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            match vm.docker_api().await {
+                Ok(mut guest) => {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut guest).await;
+                }
+                Err(e) => {
+                    tracing::debug!("docker.sock: cannot reach the engine: {e}");
+                    let phase = shared.phase();
+                    let _ = unavailable(&mut client, phase).await;
+                }
+            }
+        });
+    }
+}
+
+/// Answers a Docker client while the engine cannot be reached, so `docker` prints why
+/// instead of "EOF".
+async fn unavailable(client: &mut tokio::net::UnixStream, phase: Phase) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // Read the request head first: closing on unread bytes would reset the connection
+    // and lose the answer.
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    let read_head = async {
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 64 * 1024 {
+            match client.read(&mut buf).await? {
+                0 => break,
+                n => head.extend_from_slice(&buf[..n]),
+            }
+        }
+        Ok::<_, std::io::Error>(())
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), read_head).await;
+    let message = match phase {
+        Phase::Stopped | Phase::Failed => {
+            "Berth's VM is not running: run `berth start`".to_string()
+        }
+        phase => format!("Berth's VM is not ready yet ({})", phase.describe()),
+    };
+    let body = serde_json::json!({ "message": message }).to_string();
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    client.write_all(answer.as_bytes()).await?;
+    client.shutdown().await
+}
+
+/// Follows the agent's port events while the VM runs: opens and closes host listeners,
+/// reconnecting (and reconciling against the fresh snapshot) when the stream ends.
+pub async fn watch_ports(shared: Shared) {
+    let mut phase = shared.watch_phase();
+    loop {
+        // Ports exist only while the engine serves; a stopped VM closes them all.
+        while *phase.borrow_and_update() != Phase::Running {
+            drop(shared.lock().ports.clear());
+            if phase.changed().await.is_err() {
+                return;
+            }
+        }
+        match shared.vm().agent() {
+            Ok(agent) => match agent.port_events().await {
+                Ok(events) => {
+                    tokio::select! {
+                        _ = follow(&shared, events) => {}
+                        _ = phase.changed() => {}
+                    }
+                }
+                Err(e) => tracing::debug!("port events: {e}"),
+            },
+            Err(e) => tracing::debug!("port events: {e}"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+async fn follow(shared: &Shared, mut events: PortEvents) {
+    shared.lock().ports.begin_resync();
+    let mut synced = false;
+    loop {
+        let next = if synced {
+            events.next().await
+        } else {
+            match tokio::time::timeout(SNAPSHOT_SETTLE, events.next()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    end_resync(shared);
+                    synced = true;
+                    continue;
+                }
+            }
+        };
+        match next {
+            Some(Ok(event)) => {
+                if !event.snapshot && !synced {
+                    end_resync(shared);
+                    synced = true;
+                }
+                apply(shared, event).await;
+            }
+            Some(Err(e)) => {
+                tracing::debug!("port events: {e}");
+                return;
+            }
+            None => return,
+        }
+    }
+}
+
+fn end_resync(shared: &Shared) {
+    let stale = shared.lock().ports.end_resync();
+    if !stale.is_empty() {
+        shared.event(
+            EventKind::PortRemoved,
+            format!("{} stale port listener(s) closed", stale.len()),
+        );
+    }
+}
+
+async fn apply(shared: &Shared, event: PortEvent) {
+    let key = PortKey::of(&event);
+    let what = format!(
+        "{}:{} -> container {} port {}",
+        event.host_ip,
+        event.host_port,
+        short(&event.container_id),
+        event.container_port
+    );
+    if event.action == PortAction::Removed {
+        drop(shared.lock().ports.removed(&event));
+        shared.event(EventKind::PortRemoved, format!("closed {what}"));
+        return;
+    }
+    if !shared.lock().ports.added(&event) {
+        return;
+    }
+    if event.proto == Proto::Udp {
+        // The agent's `forward` carries TCP only so far.
+        let message = format!(
+            "UDP port {}: UDP forwarding is not supported yet",
+            event.host_port
+        );
+        shared.lock().ports.failed(&key, message.clone());
+        shared.event(EventKind::PortError, message);
+        return;
+    }
+    let bind_address = shared.lock().settings.bind_address;
+    let ip = host_ip(&event.host_ip, bind_address);
+    match TcpListener::bind((ip, event.host_port)).await {
+        Ok(listener) => {
+            let handle = Listener(tokio::spawn(serve_tcp(
+                listener,
+                shared.clone(),
+                event.host_port,
+            )));
+            drop(shared.lock().ports.opened(&key, handle, ip.to_string()));
+            shared.event(
+                EventKind::PortAdded,
+                format!("forwarding {ip}:{}", event.host_port) + &format!(" ({what})"),
+            );
+        }
+        Err(e) => {
+            let message = format!(
+                "Cannot listen on {ip}:{} for container {}: {e}",
+                event.host_port,
+                short(&event.container_id)
+            );
+            shared.lock().ports.failed(&key, message.clone());
+            shared.event(EventKind::PortError, message);
+        }
+    }
+}
+
+/// Each connection to the host port becomes a `forward` to the same published port.
+async fn serve_tcp(listener: TcpListener, shared: Shared, port: u16) {
+    loop {
+        let Ok((mut client, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        let vm = shared.vm();
+        tokio::spawn(async move {
+            let guest = match vm.agent() {
+                Ok(agent) => agent
+                    .forward(Proto::Tcp, port)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match guest {
+                Ok(mut guest) => {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut guest).await;
+                }
+                Err(e) => tracing::debug!("port {port}: {e}"),
+            }
+        });
+    }
+}
+
+/// Where the host listens: the container's default (loopback) follows the `bind_address`
+/// setting; an address the user gave explicitly is kept.
+fn host_ip(asked: &str, bind_address: IpAddr) -> IpAddr {
+    match asked.parse::<IpAddr>() {
+        Ok(ip) if !ip.is_loopback() => ip,
+        _ => bind_address,
+    }
+}
+
+fn short(id: &str) -> &str {
+    &id[..id.len().min(12)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_follows_the_setting_and_explicit_addresses_stay() {
+        let lan: IpAddr = "0.0.0.0".parse().unwrap();
+        let lo: IpAddr = "127.0.0.1".parse().unwrap();
+        assert_eq!(host_ip("127.0.0.1", lan), lan);
+        assert_eq!(host_ip("", lo), lo);
+        assert_eq!(host_ip("0.0.0.0", lo), lan);
+        assert_eq!(host_ip("192.168.1.5", lo).to_string(), "192.168.1.5");
+    }
+}

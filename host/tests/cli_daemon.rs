@@ -1,0 +1,362 @@
+//! The `berth` CLI and its daemon against the real VM (root + QEMU under TCG, as CI has).
+//! One test walks the whole story, because every boot costs about ten seconds under TCG:
+//! `berth start` with progress, the real docker CLI through the daemon's Docker socket
+//! (a published port answering on the host, `run --rm` output over the half-close path,
+//! `docker cp` both ways), `berth vm` (output, exit code, stdin, the cwd in a share), a
+//! host port conflict reported without harm, the daemon SIGKILLed and restarted without
+//! rebooting the VM, `berth stop`, and `berth doctor`.
+//!
+//! The guest image must be built first (`vm-image/build`); `BERTH_VM_IMAGE` points
+//! elsewhere.
+
+#![cfg(target_os = "linux")]
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn image_dir() -> PathBuf {
+    let dir = std::env::var_os("BERTH_VM_IMAGE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/vm-image"));
+    for file in ["vmlinuz", "initramfs.cpio"] {
+        assert!(
+            dir.join(file).exists(),
+            "{} is missing: run vm-image/build first",
+            dir.join(file).display()
+        );
+    }
+    dir
+}
+
+/// A Berth home of its own; on drop, whatever still runs is killed.
+struct Berth {
+    home: tempfile::TempDir,
+    image: PathBuf,
+}
+
+impl Berth {
+    fn run_dir(&self) -> PathBuf {
+        self.home.path().join("run")
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
+        cmd.args(args)
+            .env("BERTH_HOME", self.home.path())
+            .env("BERTH_VM_IMAGE", &self.image)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn output(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("run berth")
+    }
+
+    /// Runs `berth ARGS`, expecting success; its stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.output(args);
+        assert!(out.status.success(), "berth {args:?}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn status(&self) -> Value {
+        let out = self.output(&["status", "--json"]);
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("status: {e}: {}", text(&out)))
+    }
+
+    fn docker(&self, args: &[&str]) -> String {
+        let out = Command::new("docker")
+            .args(args)
+            .env(
+                "DOCKER_HOST",
+                format!("unix://{}", self.run_dir().join("docker.sock").display()),
+            )
+            .env("DOCKER_CONFIG", self.home.path().join("docker-config"))
+            .output()
+            .expect("the docker CLI");
+        assert!(out.status.success(), "docker {args:?}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn pid(&self, file: &str) -> Option<i32> {
+        std::fs::read_to_string(self.run_dir().join(file))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+}
+
+impl Drop for Berth {
+    fn drop(&mut self) {
+        for file in [
+            "daemon.pid",
+            "qemu.pid",
+            "vhost-device-vsock.pid",
+            "virtiofs-0.sock.pid",
+        ] {
+            if let Some(pid) = self.pid(file) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "exit {:?}\n{}{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// True while the process runs (a zombie no longer does).
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| {
+            let state = stat
+                .rsplit_once(')')
+                .and_then(|(_, r)| r.trim_start().chars().next());
+            !matches!(state, Some('Z') | Some('X') | None)
+        })
+        .unwrap_or(false)
+}
+
+fn wait_until<T>(what: &str, timeout: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = probe() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// GET / on a host port; the body, or None while nothing answers yet.
+fn http_get(port: u16) -> Option<String> {
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    conn.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    conn.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .ok()?;
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).ok()?;
+    answer.starts_with("HTTP/1.").then_some(answer)
+}
+
+fn uptime_ms(status: &Value) -> u64 {
+    status["agent"]["uptime_ms"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no agent in {status}"))
+}
+
+#[test]
+fn cli_starts_serves_docker_forwards_ports_and_reattaches_after_a_daemon_kill() {
+    let started = Instant::now();
+    // A copy of the image: a concurrent `vm-image/build` must not swap it mid-boot.
+    let home = tempfile::tempdir().unwrap();
+    let image = home.path().join("image");
+    std::fs::create_dir_all(&image).unwrap();
+    for file in ["vmlinuz", "initramfs.cpio"] {
+        std::fs::copy(image_dir().join(file), image.join(file)).unwrap();
+    }
+    let berth = Berth { home, image };
+    let share = berth.home.path().join("share");
+    std::fs::create_dir_all(&share).unwrap();
+    std::fs::write(share.join("from-host.txt"), "shared\n").unwrap();
+
+    // Doctor first: it reports the accelerator verdict (TCG on this machine).
+    let doctor: Value = serde_json::from_str(&berth.ok(&["doctor", "--json"])).unwrap();
+    let check = |name: &str| {
+        doctor
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {doctor}"))
+            .clone()
+    };
+    let accel = check("accelerator")["detail"].as_str().unwrap().to_string();
+    assert!(
+        accel.starts_with("TCG") || accel.starts_with("KVM"),
+        "{accel}"
+    );
+    eprintln!("doctor: accelerator {accel}");
+    // Shares need virtiofsd; without it the VM boots with none.
+    let virtiofs = check("virtiofsd")["verdict"] == "ok";
+    let shares = if virtiofs {
+        share.to_str().unwrap()
+    } else {
+        ""
+    };
+    berth.ok(&["config", "set", "shares", shares]);
+    berth.ok(&["config", "set", "memory_mib", "1024"]);
+
+    // Not running yet: a clear error.
+    let out = berth.output(&["vm", "--", "true"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("Berth is not running: run `berth start`"),
+        "{}",
+        text(&out)
+    );
+
+    // Start: progress, then ready.
+    let out = berth.ok(&["start"]);
+    for line in ["Starting the VM", "Agent up: berth-agent", "Engine ready"] {
+        assert!(out.contains(line), "{line:?} missing from:\n{out}");
+    }
+    let status = berth.status();
+    assert_eq!(status["phase"], "running", "{status}");
+    assert!(
+        status["backend"].as_str().unwrap().starts_with("qemu-"),
+        "{status}"
+    );
+    eprintln!("started in {:?}", started.elapsed());
+    assert!(berth.ok(&["start"]).contains("already running"));
+
+    // The docker CLI through the daemon's socket: a published port answers on the host.
+    berth.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "-p",
+        "18080:80",
+        "berth/hello",
+    ]);
+    let page = wait_until("port 18080 to answer", Duration::from_secs(15), || {
+        http_get(18080)
+    });
+    assert!(page.contains("200"), "{page}");
+    // Output of a container whose CLI half-closes its sending side at once.
+    assert_eq!(
+        berth.docker(&["run", "--rm", "berth/hello", "echo", "hi"]),
+        "hi\n"
+    );
+    // docker cp both ways (a tar stream each way through the socket).
+    let local = berth.home.path().join("cp-in.txt");
+    std::fs::write(&local, "copied in\n").unwrap();
+    berth.docker(&["cp", local.to_str().unwrap(), "web:/tmp/cp.txt"]);
+    let back = berth.home.path().join("cp-out.txt");
+    berth.docker(&["cp", "web:/tmp/cp.txt", back.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(&back).unwrap(), "copied in\n");
+
+    // Commands in the VM: output, exit codes, stdin.
+    assert!(berth
+        .ok(&["vm", "--", "uname", "-a"])
+        .starts_with("Linux berth "));
+    let out = berth.output(&["vm", "--", "sh", "-c", "exit 7"]);
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out));
+    let mut cat = berth
+        .cmd(&["vm", "--", "cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    cat.stdin
+        .take()
+        .unwrap()
+        .write_all(b"through stdin\n")
+        .unwrap();
+    let out = cat.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "through stdin\n");
+    // Ctrl-C reaches the command in the VM as a signal (130 = killed by SIGINT).
+    let sleeper = berth.cmd(&["vm", "--", "sleep", "60"]).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(sleeper.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = sleeper.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    if virtiofs {
+        // The cwd inside a share is the same path in the VM.
+        let out = berth
+            .cmd(&["vm", "--", "sh", "-c", "pwd; cat from-host.txt"])
+            .current_dir(&share)
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("{}\nshared\n", share.display()),
+            "{}",
+            text(&out)
+        );
+    }
+
+    // A host port already taken: reported, and the daemon lives on.
+    let holder = std::net::TcpListener::bind("127.0.0.1:18081").unwrap();
+    berth.docker(&["run", "-d", "-p", "18081:80", "berth/hello"]);
+    let error = wait_until("the port error", Duration::from_secs(15), || {
+        let status = berth.status();
+        status["port_errors"]
+            .as_array()?
+            .iter()
+            .find(|e| e["host_port"] == 18081)
+            .map(|e| e["message"].as_str().unwrap_or_default().to_string())
+    });
+    assert!(error.contains("18081"), "{error}");
+    assert!(berth.ok(&["status"]).contains("18081"));
+    let events = berth.ok(&["events"]);
+    assert!(events.contains("PORT ERROR"), "{events}");
+    let daemon = berth.pid("daemon.pid").expect("a daemon pid file");
+    assert!(alive(daemon));
+
+    // The daemon SIGKILLed: a new one reattaches and the VM was not rebooted.
+    let before = uptime_ms(&berth.status());
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    wait_until("the daemon to die", Duration::from_secs(10), || {
+        (!alive(daemon)).then_some(())
+    });
+    assert!(!berth.output(&["status"]).status.success());
+    let out = berth.ok(&["start"]);
+    assert!(out.contains("reattached"), "{out}");
+    let status = berth.status();
+    assert_eq!(status["reattached"], true, "{status}");
+    assert!(uptime_ms(&status) > before, "{status} vs {before}");
+    assert!(
+        status["backend"].as_str().unwrap().starts_with("qemu-"),
+        "{status}"
+    );
+    let page = wait_until(
+        "port 18080 after the reattach",
+        Duration::from_secs(15),
+        || http_get(18080),
+    );
+    assert!(page.contains("200"), "{page}");
+    drop(holder);
+
+    // Stop: the VM goes, and the daemon with it.
+    let qemu = berth.pid("qemu.pid").expect("a qemu pid file");
+    let daemon = berth.pid("daemon.pid").expect("a daemon pid file");
+    assert!(berth.ok(&["stop"]).contains("Berth stopped"));
+    wait_until("QEMU to exit", Duration::from_secs(10), || {
+        (!alive(qemu)).then_some(())
+    });
+    wait_until("the daemon to exit", Duration::from_secs(10), || {
+        (!alive(daemon)).then_some(())
+    });
+    let out = berth.output(&["status"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).contains("Berth is not running"),
+        "{}",
+        text(&out)
+    );
+    eprintln!("whole walk: {:?}", started.elapsed());
+}
