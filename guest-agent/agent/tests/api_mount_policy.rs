@@ -82,7 +82,15 @@ fn binds_only_from_shared_folders() {
         "back\n"
     );
     let mount = format!("type=bind,src={s},dst=/s,readonly");
-    let out = daemon.ok(&["run", "--rm", "--mount", &mount, "berth/hello", "cat", "/s/x/file"]);
+    let out = daemon.ok(&[
+        "run",
+        "--rm",
+        "--mount",
+        &mount,
+        "berth/hello",
+        "cat",
+        "/s/x/file",
+    ]);
     assert_eq!(out, "from the host\n");
 
     // Outside every share: refused with docker's wording, nothing created.
@@ -94,7 +102,10 @@ fn binds_only_from_shared_folders() {
     let sibling = format!("type=bind,src={},dst=/x", base.display());
     daemon.fails(&["create", "--mount", &sibling, "berth/hello"], DENIED);
     let escape = format!("{s}/escape:/x");
-    daemon.fails(&["run", "--rm", "-v", &escape, "berth/hello", "true"], DENIED);
+    daemon.fails(
+        &["run", "--rm", "-v", &escape, "berth/hello", "true"],
+        DENIED,
+    );
 
     // `..` is resolved before the check, whatever the client sends.
     let dotdot = format!("{s}/../../../../../../../../etc");
@@ -102,13 +113,12 @@ fn binds_only_from_shared_folders() {
         "Image": "berth/hello",
         "HostConfig": { "Binds": [format!("{dotdot}:/x")] },
     });
-    let (status, answer) = daemon.http(
-        "POST",
-        "/containers/create",
-        body.to_string().as_bytes(),
-    );
+    let (status, answer) = daemon.http("POST", "/containers/create", body.to_string().as_bytes());
     assert_eq!(status, 400, "{answer}");
-    assert!(answer.contains("Mounts denied") && answer.contains(DENIED), "{answer}");
+    assert!(
+        answer.contains("Mounts denied") && answer.contains(DENIED),
+        "{answer}"
+    );
     assert!(daemon.ok(&["ps", "-aq"]).trim().is_empty());
 
     // Named volumes are Berth's own: unaffected.

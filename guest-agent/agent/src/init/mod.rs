@@ -89,10 +89,8 @@ async fn serve(cmdline: cmdline::Cmdline) -> anyhow::Result<std::convert::Infall
     ));
     // Tell the host we listen (it would otherwise find out by polling).
     tokio::spawn(async {
-        let host = tokio_vsock::VsockAddr::new(
-            berth_protocol::HOST_CID,
-            berth_protocol::HOST_READY_PORT,
-        );
+        let host =
+            tokio_vsock::VsockAddr::new(berth_protocol::HOST_CID, berth_protocol::HOST_READY_PORT);
         if let Err(e) = tokio_vsock::VsockStream::connect(host).await {
             console::info(&format!("the host did not take the ready signal ({e})"));
         }
