@@ -89,12 +89,16 @@ impl Supervisor {
                     let mut exited = std::pin::pin!(exited);
                     let status = tokio::select! {
                         status = &mut exited => status,
-                        () = wait_ready() => {
-                            self.set(EngineState::Running { pid });
+                        () = async {
+                            wait_ready().await;
+                            // "Running" promises the demo image too: a first `docker run
+                            // berth/hello` right after start must not go to a registry.
                             if !loaded_demo {
-                                loaded_demo = true;
-                                tokio::spawn(super::demo_image::load_if_missing());
+                                super::demo_image::load_if_missing().await;
                             }
+                        } => {
+                            loaded_demo = true;
+                            self.set(EngineState::Running { pid });
                             exited.await
                         }
                     };

@@ -109,6 +109,15 @@ impl QemuBackend {
     }
 
     /// The running QEMU's pid, if one runs for this state directory.
+    /// Waits (briefly) for this backend's reaper thread, if it started QEMU, to record the
+    /// exit and drop the VM lock.
+    fn wait_reaped(&self) {
+        let reaped = self.inner().reaped.clone();
+        if let Some(reaped) = reaped {
+            wait_until(Duration::from_secs(2), || reaped.load(Ordering::SeqCst));
+        }
+    }
+
     pub fn pid(&self) -> Option<u32> {
         let files = self.files();
         read_pid(&files.qemu_pid()).filter(|&pid| alive(pid, &marker(&files)))
@@ -166,6 +175,9 @@ impl Backend for QemuBackend {
         let dead = self.wait_dead(pid, Duration::from_secs(5));
         vhost::stop(&files);
         virtiofs::stop(&files);
+        // The VM lock is released only when our reaper has waited for QEMU: return after
+        // it, so an immediate start (a restart) finds the lock free.
+        self.wait_reaped();
         if dead {
             Ok(())
         } else {
@@ -183,6 +195,9 @@ impl Backend for QemuBackend {
         let dead = self.wait_dead(pid, Duration::from_secs(5));
         vhost::stop(&files);
         virtiofs::stop(&files);
+        // The VM lock is released only when our reaper has waited for QEMU: return after
+        // it, so an immediate start (a restart) finds the lock free.
+        self.wait_reaped();
         if dead {
             Ok(())
         } else {
