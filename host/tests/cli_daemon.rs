@@ -11,26 +11,16 @@
 
 #![cfg(target_os = "linux")]
 
+mod common;
+
+use common::image_dir;
+
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-
-fn image_dir() -> PathBuf {
-    let dir = std::env::var_os("BERTH_VM_IMAGE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/vm-image"));
-    for file in ["vmlinuz", "initramfs.cpio"] {
-        assert!(
-            dir.join(file).exists(),
-            "{} is missing: run vm-image/build first",
-            dir.join(file).display()
-        );
-    }
-    dir
-}
 
 /// A Berth home of its own; on drop, whatever still runs is killed.
 struct Berth {
