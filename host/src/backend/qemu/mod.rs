@@ -109,6 +109,23 @@ impl QemuBackend {
     }
 
     /// The running QEMU's pid, if one runs for this state directory.
+    /// After QEMU was told to go (or killed): waits for it, ends its helpers (vsock device,
+    /// virtiofsd) and, when this backend started it, its reaper, which frees the VM lock, so
+    /// an immediate start (a restart) finds the lock free.
+    fn finish_stop(&self, pid: u32, files: &Files) -> Result<()> {
+        let dead = self.wait_dead(pid, Duration::from_secs(5));
+        vhost::stop(files);
+        virtiofs::stop(files);
+        self.wait_reaped();
+        if dead {
+            Ok(())
+        } else {
+            Err(BackendError::Failed(format!(
+                "QEMU (pid {pid}) survived SIGKILL"
+            )))
+        }
+    }
+
     /// Waits (briefly) for this backend's reaper thread, if it started QEMU, to record the
     /// exit and drop the VM lock.
     fn wait_reaped(&self) {
@@ -172,19 +189,7 @@ impl Backend for QemuBackend {
                 signal(pid, Signal::SIGKILL);
             }
         }
-        let dead = self.wait_dead(pid, Duration::from_secs(5));
-        vhost::stop(&files);
-        virtiofs::stop(&files);
-        // The VM lock is released only when our reaper has waited for QEMU: return after
-        // it, so an immediate start (a restart) finds the lock free.
-        self.wait_reaped();
-        if dead {
-            Ok(())
-        } else {
-            Err(BackendError::Failed(format!(
-                "QEMU (pid {pid}) survived SIGKILL"
-            )))
-        }
+        self.finish_stop(pid, &files)
     }
 
     fn kill(&self) -> Result<()> {
@@ -192,19 +197,7 @@ impl Backend for QemuBackend {
         let pid = self.pid().ok_or(BackendError::NotRunning)?;
         let _ = std::fs::write(files.stop_requested(), b"kill\n");
         signal(pid, Signal::SIGKILL);
-        let dead = self.wait_dead(pid, Duration::from_secs(5));
-        vhost::stop(&files);
-        virtiofs::stop(&files);
-        // The VM lock is released only when our reaper has waited for QEMU: return after
-        // it, so an immediate start (a restart) finds the lock free.
-        self.wait_reaped();
-        if dead {
-            Ok(())
-        } else {
-            Err(BackendError::Failed(format!(
-                "QEMU (pid {pid}) survived SIGKILL"
-            )))
-        }
+        self.finish_stop(pid, &files)
     }
 
     fn status(&self) -> Status {
