@@ -128,6 +128,19 @@ fn vm_shares_host_folders_at_the_same_path() {
         "{stderr}"
     );
 
+    // The engine's own socket at the path clients use, as on Docker Desktop.
+    let out = guest.docker_ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "/var/run/docker.sock:/var/run/docker.sock",
+        "berth/hello",
+        "sh",
+        "-c",
+        "test -S /var/run/docker.sock && echo socket",
+    ]);
+    assert_eq!(out, "socket\n");
+
     // A clean stop ends the virtiofsd processes too.
     guest
         .runtime

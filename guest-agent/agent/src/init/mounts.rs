@@ -139,6 +139,13 @@ pub fn mount_all() -> Result<(), MountError> {
     if std::fs::remove_file("/dev/ptmx").is_ok() {
         let _ = std::os::unix::fs::symlink("pts/ptmx", "/dev/ptmx");
     }
+    // Where clients look for the engine, as on Docker Desktop, so `-v
+    // /var/run/docker.sock:/var/run/docker.sock` gives a container the engine's API (the
+    // engine serves /run/berth/docker.sock, and the bind policy resolves the links to it).
+    if std::fs::symlink_metadata("/var/run").is_err() {
+        let _ = std::os::unix::fs::symlink("/run", "/var/run");
+    }
+    let _ = std::os::unix::fs::symlink("berth/docker.sock", "/run/docker.sock");
     enable_controllers(Path::new("/sys/fs/cgroup"));
     Ok(())
 }
