@@ -112,3 +112,71 @@ pub mod qemu;
 pub mod macos;
 #[cfg(windows)]
 pub mod windows;
+
+/// The shares as the guest's init reads them (every backend passes it on the kernel command
+/// line): `berth.shares=TAG:PATH[:ro],...`, with the
+/// tag and the path percent-encoded (every byte but ASCII letters, digits and `/._-~`), so
+/// spaces, commas, colons and non-UTF-8 bytes survive the kernel command line. Empty when
+/// nothing is shared.
+#[cfg(unix)]
+pub fn shares_cmdline(shares: &[Share]) -> String {
+    if shares.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = shares
+        .iter()
+        .map(|s| {
+            use std::os::unix::ffi::OsStrExt;
+            let mut entry = format!(
+                "{}:{}",
+                percent_encode(s.tag.as_bytes()),
+                percent_encode(s.host_path.as_os_str().as_bytes())
+            );
+            if s.read_only {
+                entry.push_str(":ro");
+            }
+            entry
+        })
+        .collect();
+    format!("berth.shares={}", list.join(","))
+}
+
+#[cfg(unix)]
+fn percent_encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
+        if b.is_ascii_alphanumeric() || b"/._-~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    fn share(tag: &str, path: &str, read_only: bool) -> Share {
+        Share {
+            tag: tag.into(),
+            host_path: path.into(),
+            read_only,
+        }
+    }
+
+    #[test]
+    fn the_cmdline_survives_spaces_commas_and_colons() {
+        assert_eq!(shares_cmdline(&[]), "");
+        let line = shares_cmdline(&[
+            share("home", "/home/me", false),
+            share("odd", "/srv/My Files,v2:x%/é", true),
+        ]);
+        assert_eq!(
+            line,
+            "berth.shares=home:/home/me,odd:/srv/My%20Files%2Cv2%3Ax%25/%C3%A9:ro"
+        );
+        assert!(!line.contains(' '));
+    }
+}

@@ -14,7 +14,7 @@
 
 use std::fs::OpenOptions;
 use std::os::fd::IntoRawFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use objc2::rc::Retained;
 use objc2::AllocAnyThread;
@@ -27,16 +27,6 @@ use crate::backend::{BackendError, Result, VmConfig};
 /// The kernel command line the backend puts before the caller's: the virtio console is
 /// `hvc0` under Virtualization.framework (there is no 8250 UART).
 const BASE_CMDLINE: &str = "console=hvc0 quiet";
-
-/// The host directories to share with the guest, as (virtiofs tag, host path). Berth
-/// mounts each at the same absolute path in the VM.
-fn directory_shares(config: &VmConfig) -> Vec<(String, PathBuf)> {
-    config
-        .shares
-        .iter()
-        .map(|s| (s.tag.clone(), s.host_path.clone()))
-        .collect()
-}
 
 pub(super) fn build(
     config: &VmConfig,
@@ -60,15 +50,24 @@ pub(super) fn build(
         .open(console)
         .map_err(BackendError::io(format!("Opening {}", console.display())))?
         .into_raw_fd();
-    let cmdline = NSString::from_str(&format!("{BASE_CMDLINE} {}", config.cmdline));
-    let shares = directory_shares(config)
-        .into_iter()
-        .map(|(tag, path)| {
-            let url = NSURL::from_directory_path(&path).ok_or_else(|| BackendError::Missing {
+    // The guest mounts the shares (the devices built below) by the list on its command line.
+    let cmdline = NSString::from_str(&format!(
+        "{BASE_CMDLINE} {} {}",
+        config.cmdline,
+        super::super::shares_cmdline(&config.shares)
+    ));
+    // Each host folder is shared under its tag; the guest mounts it at the same absolute
+    // path (read-only ones also read-only here, so the host enforces it).
+    let shares = config
+        .shares
+        .iter()
+        .map(|share| {
+            let path = &share.host_path;
+            let url = NSURL::from_directory_path(path).ok_or_else(|| BackendError::Missing {
                 what: format!("The shared folder {}", path.display()),
                 hint: "share an existing absolute directory".into(),
             })?;
-            Ok((NSString::from_str(&tag), url))
+            Ok((NSString::from_str(&share.tag), url, share.read_only))
         })
         .collect::<Result<Vec<_>>>()?;
 
@@ -136,11 +135,14 @@ pub(super) fn build(
         ]));
 
         let mut fs_devices: Vec<Retained<VZDirectorySharingDeviceConfiguration>> = Vec::new();
-        for (tag, url) in &shares {
+        for (tag, url, read_only) in &shares {
             VZVirtioFileSystemDeviceConfiguration::validateTag_error(tag)
                 .map_err(|e| failed("A shared folder's tag is invalid", &e))?;
-            let directory =
-                VZSharedDirectory::initWithURL_readOnly(VZSharedDirectory::alloc(), url, false);
+            let directory = VZSharedDirectory::initWithURL_readOnly(
+                VZSharedDirectory::alloc(),
+                url,
+                *read_only,
+            );
             let share = VZSingleDirectoryShare::initWithDirectory(
                 VZSingleDirectoryShare::alloc(),
                 &directory,

@@ -70,7 +70,7 @@ pub fn qemu_args(
     let cmdline = [
         BASE_CMDLINE,
         config.cmdline.trim(),
-        &super::virtiofs::cmdline(&config.shares),
+        &crate::backend::shares_cmdline(&config.shares),
     ]
     .iter()
     .filter(|part| !part.is_empty())
