@@ -92,3 +92,68 @@ impl Exit {
         }
     }
 }
+
+/// A process the VM needs beside QEMU (vhost-device-vsock, virtiofsd): started before QEMU,
+/// ready once it has created the socket QEMU connects to.
+#[derive(Debug)]
+pub struct Helper<'a> {
+    /// How errors name it (`virtiofsd for /home/me`).
+    pub name: &'a str,
+    /// Its stdout and stderr, whose tail explains a failed start.
+    pub log: &'a Path,
+    pub pid_file: &'a Path,
+    pub socket: &'a Path,
+}
+
+/// How long a helper may take to create its socket.
+const HELPER_READY: Duration = Duration::from_secs(5);
+
+/// Spawns `command` as `helper` (its own process group, so a Ctrl-C aimed at the CLI does not
+/// take the VM down; output to its log; its pid recorded) and waits for its socket.
+pub fn spawn_helper(
+    mut command: std::process::Command,
+    helper: Helper<'_>,
+) -> crate::backend::Result<std::process::Child> {
+    use crate::backend::BackendError;
+    use std::os::unix::process::CommandExt;
+    let _ = std::fs::remove_file(helper.socket);
+    let create_log = || {
+        std::fs::File::create(helper.log).map_err(BackendError::io(format!(
+            "Cannot create the {} log",
+            helper.name
+        )))
+    };
+    let (out, err) = (create_log()?, create_log()?);
+    let mut child = command
+        .stdin(std::process::Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .process_group(0)
+        .spawn()
+        .map_err(BackendError::io(format!("Cannot start {}", helper.name)))?;
+    let _ = std::fs::write(helper.pid_file, format!("{}\n", child.id()));
+    let mut exited = None;
+    let ready = wait_until(HELPER_READY, || {
+        exited = child.try_wait().ok().flatten();
+        exited.is_some() || helper.socket.exists()
+    });
+    let failed = |what: String| {
+        BackendError::Failed(format!(
+            "{} {what}: {}",
+            helper.name,
+            super::files::tail(helper.log, 10).trim()
+        ))
+    };
+    if let Some(status) = exited {
+        return Err(failed(format!("exited at start ({status})")));
+    }
+    if !ready {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(failed(format!(
+            "did not create {} within {HELPER_READY:?}",
+            helper.socket.display()
+        )));
+    }
+    Ok(child)
+}

@@ -7,18 +7,16 @@
 //! ([`cmdline`]) and mounts each at the same absolute path.
 
 use std::ffi::OsString;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
-use super::files::{read_pid, tail, Files};
-use super::process::{alive, signal, wait_until};
+use super::files::{read_pid, Files};
+use super::process::{alive, signal, spawn_helper, wait_until, Helper};
 use crate::backend::{BackendError, Result, Share};
 
-const READY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The virtio-fs tag field is 36 bytes.
 const MAX_TAG: usize = 36;
 
@@ -108,50 +106,17 @@ pub fn start(binary: &Path, files: &Files, shares: &[Share]) -> Result<Vec<Child
 
 fn start_one(binary: &Path, files: &Files, n: usize, share: &Share, root: bool) -> Result<Child> {
     let socket = files.virtiofs_socket(n);
-    let _ = std::fs::remove_file(&socket);
-    let log_path = files.virtiofs_log(n);
-    let log = std::fs::File::create(&log_path)
-        .map_err(BackendError::io("Cannot create the virtiofsd log"))?;
-    let log2 = log
-        .try_clone()
-        .map_err(BackendError::io("Cannot create the virtiofsd log"))?;
-    let mut child = Command::new(binary)
-        .args(args(share, &socket, root))
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(log2)
-        // Its own process group: a Ctrl-C aimed at the CLI must not take the VM down.
-        .process_group(0)
-        .spawn()
-        .map_err(BackendError::io(format!(
-            "Cannot start {}",
-            binary.display()
-        )))?;
-    let _ = std::fs::write(files.virtiofs_pid(n), format!("{}\n", child.id()));
-    let mut exited = None;
-    let ready = wait_until(READY_TIMEOUT, || {
-        exited = child.try_wait().ok().flatten();
-        exited.is_some() || socket.exists()
-    });
-    let failed = |what: String| {
-        BackendError::Failed(format!(
-            "virtiofsd for {} {what}: {}",
-            share.host_path.display(),
-            tail(&log_path, 10).trim()
-        ))
-    };
-    if let Some(status) = exited {
-        return Err(failed(format!("exited at start ({status})")));
-    }
-    if !ready {
-        let _ = child.kill();
-        let _ = child.wait();
-        return Err(failed(format!(
-            "did not create {} within {READY_TIMEOUT:?}",
-            socket.display()
-        )));
-    }
-    Ok(child)
+    let mut command = Command::new(binary);
+    command.args(args(share, &socket, root));
+    spawn_helper(
+        command,
+        Helper {
+            name: &format!("virtiofsd for {}", share.host_path.display()),
+            log: &files.virtiofs_log(n),
+            pid_file: &files.virtiofs_pid(n),
+            socket: &socket,
+        },
+    )
 }
 
 /// Kills the virtiofsd processes left by an earlier boot (or by this one, at kill time):
