@@ -1,8 +1,7 @@
-//! The daemon's byte movers: the Docker socket and the published ports. Each accepted
-//! connection gets its own vsock connection (DESIGN.md: one connection per stream) and
-//! `copy_bidirectional`, which passes each direction's end on (the [`HalfClose`] frames
-//! carry it over vsock), so `docker run` without `-i`, `docker cp` and hijacked
-//! attach/exec streams work.
+//! Published ports: the daemon follows the agent's port events and opens a host listener
+//! per published port. Each accepted connection gets its own vsock connection
+//! (DESIGN.md: one connection per stream) and `copy_bidirectional`, which passes each
+//! direction's end on (the [`HalfClose`] frames carry it over vsock).
 //!
 //! [`HalfClose`]: berth_protocol::halfclose::HalfClose
 
@@ -11,7 +10,7 @@ use std::time::Duration;
 
 use berth_protocol::{PortAction, PortEvent, Proto};
 use futures_util::StreamExt;
-use tokio::net::{TcpListener, UnixListener};
+use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use super::ports::PortKey;
@@ -31,64 +30,6 @@ impl Drop for Listener {
     fn drop(&mut self) {
         self.0.abort();
     }
-}
-
-/// Serves the Docker socket for the daemon's life.
-pub async fn serve_docker(listener: UnixListener, shared: Shared) {
-    loop {
-        let Ok((mut client, _)) = listener.accept().await else {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            continue;
-        };
-        let vm = shared.vm();
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            match vm.docker_api().await {
-                Ok(mut guest) => {
-                    let _ = tokio::io::copy_bidirectional(&mut client, &mut guest).await;
-                }
-                Err(e) => {
-                    tracing::debug!("docker.sock: cannot reach the engine: {e}");
-                    let phase = shared.phase();
-                    let _ = unavailable(&mut client, phase).await;
-                }
-            }
-        });
-    }
-}
-
-/// Answers a Docker client while the engine cannot be reached, so `docker` prints why
-/// instead of "EOF".
-async fn unavailable(client: &mut tokio::net::UnixStream, phase: Phase) -> std::io::Result<()> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    // Read the request head first: closing on unread bytes would reset the connection
-    // and lose the answer.
-    let mut head = Vec::new();
-    let mut buf = [0u8; 4096];
-    let read_head = async {
-        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 64 * 1024 {
-            match client.read(&mut buf).await? {
-                0 => break,
-                n => head.extend_from_slice(&buf[..n]),
-            }
-        }
-        Ok::<_, std::io::Error>(())
-    };
-    let _ = tokio::time::timeout(Duration::from_secs(1), read_head).await;
-    let message = match phase {
-        Phase::Stopped | Phase::Failed => {
-            "Berth's VM is not running: run `berth start`".to_string()
-        }
-        phase => format!("Berth's VM is not ready yet ({})", phase.describe()),
-    };
-    let body = serde_json::json!({ "message": message }).to_string();
-    let answer = format!(
-        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    client.write_all(answer.as_bytes()).await?;
-    client.shutdown().await
 }
 
 /// Follows the agent's port events while the VM runs: opens and closes host listeners,

@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::proto::Phase;
 use super::shared::Shared;
 use super::vm_setup::{build_vm, image_dir, vm_on, VmInfo};
-use super::{control, forward, DaemonError, Paths};
+use super::{control, docker_socket, forward, DaemonError, Paths};
 use crate::backend::Status;
 use crate::settings::Settings;
 use crate::state::{LockError, StateDirs, VmLock};
@@ -48,7 +48,7 @@ pub async fn run(dirs: StateDirs) -> Result<(), DaemonError> {
     let control_socket = bind_private(&paths.control_socket)?;
     let (commands, mut rx) = mpsc::channel(8);
     let tasks = [
-        tokio::spawn(forward::serve_docker(docker, shared.clone())),
+        tokio::spawn(docker_socket::serve_docker(docker, shared.clone())),
         tokio::spawn(forward::watch_ports(shared.clone())),
         tokio::spawn(control::serve(control_socket, shared.clone(), commands)),
     ];

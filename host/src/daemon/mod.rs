@@ -11,11 +11,14 @@
 
 pub mod client;
 mod control;
+mod docker_socket;
 mod forward;
 mod lifecycle;
 mod ports;
 pub mod proto;
 mod shared;
+#[cfg(unix)]
+mod spawn;
 pub mod vm_setup;
 
 use std::path::PathBuf;
@@ -24,6 +27,8 @@ use crate::settings::SettingsError;
 use crate::state::{LockError, StateDirs, StateError};
 
 pub use client::{ClientError, DaemonClient};
+#[cfg(unix)]
+pub use spawn::{spawn_daemon, SpawnError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {

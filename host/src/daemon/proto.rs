@@ -145,6 +145,8 @@ pub enum EventKind {
     PortAdded,
     PortRemoved,
     PortError,
+    /// A client program used the Docker socket (its User-Agent, e.g. `Docker-Client/28.3.0`).
+    DockerClient,
     Error,
 }
 

@@ -25,6 +25,8 @@ pub struct Inner {
     pub settings: Settings,
     pub last_error: Option<String>,
     pub ports: PortTable<Listener>,
+    /// The last client program seen on the Docker socket, and when.
+    pub last_docker_client: Option<(String, std::time::Instant)>,
     events: VecDeque<DaemonEvent>,
 }
 
@@ -47,6 +49,7 @@ impl Shared {
                 settings,
                 last_error: None,
                 ports: PortTable::default(),
+                last_docker_client: None,
                 events: VecDeque::new(),
             })),
             events: broadcast::channel(256).0,

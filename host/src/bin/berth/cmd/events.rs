@@ -19,6 +19,7 @@ pub async fn events(dirs: &StateDirs, follow: bool, json: bool) -> anyhow::Resul
             EventKind::PortAdded => "port+",
             EventKind::PortRemoved => "port-",
             EventKind::PortError => "PORT ERROR",
+            EventKind::DockerClient => "client",
             EventKind::Error => "ERROR",
         };
         let secs = event.unix_ms / 1000;

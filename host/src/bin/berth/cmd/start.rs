@@ -1,8 +1,7 @@
 //! `berth start` and `berth restart`: ask the daemon (spawning it when none runs), then
 //! follow its phases until the engine serves.
 
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
@@ -44,32 +43,9 @@ pub async fn restart(dirs: &StateDirs) -> anyhow::Result<i32> {
     }
 }
 
-/// `berth daemon` in the background: its own session (no terminal, so closing the one
-/// `berth start` ran in does not end it), output appended to `daemon.log`.
 fn spawn_daemon(dirs: &StateDirs) -> anyhow::Result<Child> {
-    let log_path = paths(dirs).log;
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log_path)
-        .with_context(|| format!("Cannot open {}", log_path.display()))?;
     let exe = std::env::current_exe().context("Cannot find the berth executable")?;
-    let mut command = std::process::Command::new(exe);
-    command
-        .arg("daemon")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log);
-    // SAFETY: runs in the forked child before exec and only calls setsid(2), which is
-    // async-signal-safe and touches no memory of the parent.
-    unsafe {
-        command.pre_exec(|| {
-            nix::unistd::setsid()
-                .map(drop)
-                .map_err(std::io::Error::from)
-        });
-    }
-    command.spawn().context("Cannot start the Berth daemon")
+    Ok(berth_host::daemon::spawn_daemon(dirs, &exe)?)
 }
 
 async fn follow_until_running(
