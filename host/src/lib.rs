@@ -20,3 +20,5 @@ pub mod settings;
 pub mod state;
 pub mod transport;
 pub mod vm;
+#[cfg(unix)]
+pub mod volume_export;

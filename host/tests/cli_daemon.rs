@@ -2,9 +2,12 @@
 //! One test walks the whole story, because every boot costs about ten seconds under TCG:
 //! `berth start` with progress, the real docker CLI through the daemon's Docker socket
 //! (a published port answering on the host, `run --rm` output over the half-close path,
-//! `docker cp` both ways), `berth vm` (output, exit code, stdin, the cwd in a share), a
-//! host port conflict reported without harm, the daemon SIGKILLed and restarted without
-//! rebooting the VM, `berth stop`, and `berth doctor`.
+//! `docker cp` both ways, a UDP echo through a published UDP port), the client program
+//! seen as a `docker-client` event, `berth context` installing a docker context, `berth vm`
+//! (output, exit code, stdin, the cwd in a share), a host port conflict reported without
+//! harm, the daemon SIGKILLed and restarted without rebooting the VM, `berth restart`
+//! (a reboot) with `--restart always` containers answering on their ports again,
+//! `berth stop`, and `berth doctor`. Host ports used: 18080-18082.
 //!
 //! The guest image must be built first (`vm-image/build`); `BERTH_VM_IMAGE` points
 //! elsewhere.
@@ -16,7 +19,7 @@ mod common;
 use common::image_dir;
 
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -143,6 +146,122 @@ fn http_get(port: u16) -> Option<String> {
     answer.starts_with("HTTP/1.").then_some(answer)
 }
 
+/// Builds the static echo server of tests/fixtures/echo.c into `dir` (berth/hello's
+/// busybox has no UDP server: its nc has no -u, and there is no udpsvd).
+fn echo_binary(dir: &Path) -> PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/echo.c");
+    let binary = dir.join("echo");
+    let out = Command::new("cc")
+        .args(["-static", "-O2", "-pthread", "-o"])
+        .arg(&binary)
+        .arg(&source)
+        .output()
+        .expect("a C compiler (cc)");
+    assert!(out.status.success(), "cc: {}", text(&out));
+    binary
+}
+
+/// One datagram from a fresh socket (a new flow) to host `port`; its answer, or None when
+/// none came within a second.
+fn udp_round_trip(port: u16, payload: &[u8]) -> Option<Vec<u8>> {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").ok()?;
+    socket.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
+    socket.send_to(payload, ("127.0.0.1", port)).ok()?;
+    let mut buf = vec![0u8; 65_536];
+    let (n, from) = socket.recv_from(&mut buf).ok()?;
+    assert_eq!(from.port(), port, "the answer comes from the published port");
+    Some(buf[..n].to_vec())
+}
+
+/// A UDP echo server in a container (`--restart always`) published on host port 18082/udp.
+fn start_udp_echo(berth: &Berth) {
+    let echo = echo_binary(berth.home.path());
+    berth.docker(&[
+        "create",
+        "--name",
+        "udp-echo",
+        "--restart",
+        "always",
+        "-p",
+        "18082:53/udp",
+        "berth/hello",
+        "/echo",
+        "udp",
+        "53",
+    ]);
+    berth.docker(&["cp", echo.to_str().unwrap(), "udp-echo:/echo"]);
+    berth.docker(&["start", "udp-echo"]);
+}
+
+/// Datagrams through the published UDP port: retried until the first answer (the port
+/// opens when the daemon sees the agent's event), then flows of their own with their
+/// boundaries kept, the largest IPv4 UDP payload included.
+fn check_udp_echo(what: &str) {
+    let first = wait_until(what, Duration::from_secs(30), || {
+        udp_round_trip(18082, b"hello over udp")
+    });
+    assert_eq!(first, b"hello over udp");
+    for payload in [b"second flow".to_vec(), vec![0x5a; 65_507]] {
+        let got = wait_until("a UDP answer", Duration::from_secs(10), || {
+            udp_round_trip(18082, &payload)
+        });
+        assert_eq!(got.len(), payload.len());
+        assert!(got == payload, "a datagram came back changed");
+    }
+}
+
+/// `berth context` (not --print) installs the docker context `berth` and selects it: with
+/// no DOCKER_HOST, `docker --context berth ps` and plain `docker ps` reach Berth.
+fn check_docker_context(berth: &Berth) {
+    let config = berth.home.path().join("context-docker-config");
+    let docker = |args: &[&str]| {
+        let out = Command::new("docker")
+            .args(args)
+            .env("DOCKER_CONFIG", &config)
+            .env_remove("DOCKER_HOST")
+            .env_remove("DOCKER_CONTEXT")
+            .output()
+            .expect("the docker CLI");
+        assert!(out.status.success(), "docker {args:?}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let out = berth
+        .cmd(&["context"])
+        .env("DOCKER_CONFIG", &config)
+        .env_remove("DOCKER_HOST")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "berth context: {}", text(&out));
+    assert!(text(&out).contains("context `berth`"), "{}", text(&out));
+    assert!(docker(&["--context", "berth", "ps"]).contains("web"));
+    assert!(docker(&["ps", "--format", "{{.Names}}"]).contains("web"));
+    let contexts = docker(&["context", "ls", "--format", "{{.Name}} {{.Current}}"]);
+    assert!(contexts.lines().any(|l| l == "berth true"), "{contexts}");
+    // A second run updates the context instead of failing on the existing one.
+    let again = berth
+        .cmd(&["context"])
+        .env("DOCKER_CONFIG", &config)
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "berth context again: {}", text(&again));
+}
+
+/// The docker CLI's programs show as `docker-client` events (from their User-Agent).
+fn check_docker_client_event(berth: &Berth) {
+    berth.docker(&["ps"]);
+    let events = berth.ok(&["events", "--json"]);
+    let seen = events
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .any(|e| {
+            e["kind"] == "docker-client"
+                && e["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("Docker-Client/"))
+        });
+    assert!(seen, "no docker-client event in:\n{events}");
+}
+
 fn uptime_ms(status: &Value) -> u64 {
     status["agent"]["uptime_ms"]
         .as_u64()
@@ -220,6 +339,8 @@ fn cli_starts_serves_docker_forwards_ports_and_reattaches_after_a_daemon_kill() 
         "-d",
         "--name",
         "web",
+        "--restart",
+        "always",
         "-p",
         "18080:80",
         "berth/hello",
@@ -240,6 +361,17 @@ fn cli_starts_serves_docker_forwards_ports_and_reattaches_after_a_daemon_kill() 
     let back = berth.home.path().join("cp-out.txt");
     berth.docker(&["cp", "web:/tmp/cp.txt", back.to_str().unwrap()]);
     assert_eq!(std::fs::read_to_string(&back).unwrap(), "copied in\n");
+    check_docker_client_event(&berth);
+    check_docker_context(&berth);
+
+    // UDP through a published UDP port.
+    start_udp_echo(&berth);
+    check_udp_echo("the UDP echo on 18082");
+    let status = berth.status();
+    let udp = status["ports"].as_array().unwrap().iter().any(|p| {
+        p["host_port"] == 18082 && p["proto"] == "udp"
+    });
+    assert!(udp, "18082/udp not among the forwarded ports: {status}");
 
     // Commands in the VM: output, exit codes, stdin.
     assert!(berth
@@ -330,6 +462,21 @@ fn cli_starts_serves_docker_forwards_ports_and_reattaches_after_a_daemon_kill() 
     );
     assert!(page.contains("200"), "{page}");
     drop(holder);
+
+    // A reboot: `--restart always` containers come back and their ports answer again.
+    let before = uptime_ms(&berth.status());
+    let out = berth.ok(&["restart"]);
+    assert!(out.contains("Engine ready"), "{out}");
+    let status = berth.status();
+    assert_eq!(status["phase"], "running", "{status}");
+    assert!(uptime_ms(&status) < before, "not rebooted: {status} vs {before}");
+    let page = wait_until(
+        "port 18080 after the reboot",
+        Duration::from_secs(60),
+        || http_get(18080),
+    );
+    assert!(page.contains("200"), "{page}");
+    check_udp_echo("the UDP echo after the reboot");
 
     // Stop: the VM goes, and the daemon with it.
     let qemu = berth.pid("qemu.pid").expect("a qemu pid file");

@@ -9,14 +9,18 @@
 //!   ports already published (`snapshot: true`), until either side closes.
 //! - [`Request::Exec`]: both sides exchange [`frame`]s (stdin, stdout, stderr, resize,
 //!   exit) until the agent sends [`frame::Kind::Exit`].
-//! - [`Request::Forward`]: the connection becomes the raw bytes of one TCP (or UDP, framed)
-//!   connection to a port published in the VM.
+//! - [`Request::Forward`]: the connection becomes the bytes of one TCP connection to a port
+//!   published in the VM (in [`halfclose`] frames), or one UDP flow's datagrams (in
+//!   [`datagram`] frames).
+//! - [`Request::Echo`]: the agent sends every byte back (in [`halfclose`] frames): the raw
+//!   channel's ceiling, for benchmarks and diagnostics.
 //!
 //! The Docker Engine API has its own port ([`DOCKER_API_PORT`]) and speaks plain HTTP/1.1
 //! with no header line, so the host passes a client's bytes through untouched, inside
 //! [`halfclose`] frames (as on a forwarded connection after its `Ok` line), which carry
 //! each direction's end over transports that cannot.
 
+pub mod datagram;
 pub mod frame;
 pub mod halfclose;
 mod messages;

@@ -15,8 +15,14 @@ pub enum Request {
     PortEvents,
     /// Run a command in the VM (not in a container); frames follow.
     Exec(ExecRequest),
-    /// Connect to a port published in the VM; the connection then carries its raw bytes.
+    /// Connect to a port published in the VM; the connection then carries its raw bytes
+    /// (TCP, in half-close frames) or one flow's datagrams (UDP, in datagram frames, sent
+    /// from one UDP socket of the agent so replies find their way back).
     Forward { proto: Proto, port: u16 },
+    /// The agent echoes every byte (in half-close frames) until the host's end marker: the
+    /// transport alone, without a container behind it (the ceiling `bench/forward` measures
+    /// published ports against).
+    Echo,
     /// Set the VM's clock to the host's (the host sends it after boot, after a resume, and
     /// every minute).
     TimeSync { unix_nanos: i64 },
@@ -39,7 +45,7 @@ pub enum Response {
 pub struct Hello {
     pub agent_version: String,
     pub protocol: u32,
-    /// `exec`, `port-events`, `forward-tcp`, `forward-udp`, `time-sync`, `shutdown`,
+    /// `exec`, `port-events`, `forward-tcp`, `forward-udp`, `echo`, `time-sync`, `shutdown`,
     /// `docker-api`: what this agent serves, so a newer host can degrade gracefully.
     pub capabilities: Vec<String>,
     /// `uname -srm` of the guest.

@@ -139,6 +139,23 @@ impl AgentClient {
         Ok(HalfClose::new(stream))
     }
 
+    /// One UDP flow to `port` published in the VM: datagrams both ways, each in a
+    /// [`berth_protocol::datagram`] frame; the flow ends when either side closes.
+    pub async fn forward_udp(&self, port: u16) -> Result<BoxStream> {
+        self.open(&Request::Forward {
+            proto: Proto::Udp,
+            port,
+        })
+        .await
+    }
+
+    /// A connection on which the agent echoes every byte (the raw channel, for
+    /// `bench/forward`), each direction's end carried through like a forwarded one.
+    pub async fn echo(&self) -> Result<HalfClose<BoxStream>> {
+        let stream = self.open(&Request::Echo).await?;
+        Ok(HalfClose::new(stream))
+    }
+
     /// A raw connection to a guest port (the Docker API, a forwarded port).
     pub async fn connect(&self, port: u32) -> Result<BoxStream> {
         self.transport

@@ -1,7 +1,8 @@
 //! Published ports: the daemon follows the agent's port events and opens a host listener
-//! per published port. Each accepted connection gets its own vsock connection
+//! per published port. Each accepted TCP connection gets its own vsock connection
 //! (DESIGN.md: one connection per stream) and `copy_bidirectional`, which passes each
-//! direction's end on (the [`HalfClose`] frames carry it over vsock).
+//! direction's end on (the [`HalfClose`] frames carry it over vsock). UDP ports: one vsock
+//! connection per client address ([`super::udp`]).
 //!
 //! [`HalfClose`]: berth_protocol::halfclose::HalfClose
 
@@ -10,7 +11,7 @@ use std::time::Duration;
 
 use berth_protocol::{PortAction, PortEvent, Proto};
 use futures_util::StreamExt;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, UdpSocket};
 use tokio::task::JoinHandle;
 
 use super::ports::PortKey;
@@ -120,35 +121,32 @@ async fn apply(shared: &Shared, event: PortEvent) {
     if !shared.lock().ports.added(&event) {
         return;
     }
-    if event.proto == Proto::Udp {
-        // The agent's `forward` carries TCP only so far.
-        let message = format!(
-            "UDP port {}: UDP forwarding is not supported yet",
-            event.host_port
-        );
-        shared.lock().ports.failed(&key, message.clone());
-        shared.event(EventKind::PortError, message);
-        return;
-    }
     let bind_address = shared.lock().settings.bind_address;
     let ip = host_ip(&event.host_ip, bind_address);
-    match TcpListener::bind((ip, event.host_port)).await {
-        Ok(listener) => {
-            let handle = Listener(tokio::spawn(serve_tcp(
-                listener,
-                shared.clone(),
-                event.host_port,
-            )));
-            drop(shared.lock().ports.opened(&key, handle, ip.to_string()));
+    let port = event.host_port;
+    let bound = match event.proto {
+        Proto::Tcp => TcpListener::bind((ip, port))
+            .await
+            .map(|listener| tokio::spawn(serve_tcp(listener, shared.clone(), port))),
+        Proto::Udp => UdpSocket::bind((ip, port))
+            .await
+            .map(|socket| tokio::spawn(super::udp::serve(socket, shared.clone(), port))),
+    };
+    let proto = match event.proto {
+        Proto::Tcp => "",
+        Proto::Udp => "/udp",
+    };
+    match bound {
+        Ok(task) => {
+            drop(shared.lock().ports.opened(&key, Listener(task), ip.to_string()));
             shared.event(
                 EventKind::PortAdded,
-                format!("forwarding {ip}:{}", event.host_port) + &format!(" ({what})"),
+                format!("forwarding {ip}:{port}{proto} ({what})"),
             );
         }
         Err(e) => {
             let message = format!(
-                "Cannot listen on {ip}:{} for container {}: {e}",
-                event.host_port,
+                "Cannot listen on {ip}:{port}{proto} for container {}: {e}",
                 short(&event.container_id)
             );
             shared.lock().ports.failed(&key, message.clone());

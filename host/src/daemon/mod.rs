@@ -19,6 +19,8 @@ pub mod proto;
 mod shared;
 #[cfg(unix)]
 mod spawn;
+mod udp;
+mod udp_flows;
 pub mod vm_setup;
 
 use std::path::PathBuf;

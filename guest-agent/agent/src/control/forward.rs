@@ -2,7 +2,7 @@
 //! passes through (copy_bidirectional shuts each direction down when its source ends), so
 //! request/response protocols that close their sending side still get their answer; after
 //! the `Ok` line the bytes travel in half-close frames (berth_protocol::halfclose), because
-//! not every vsock transport carries a one-way shutdown.
+//! not every vsock transport carries a one-way shutdown. UDP: [`super::forward_udp`].
 
 use berth_protocol::{Proto, Response};
 use tokio::net::TcpStream;
@@ -11,8 +11,7 @@ use super::{reply, Conn, Stream};
 
 pub async fn forward<S: Stream>(mut conn: Conn<S>, proto: Proto, port: u16) -> std::io::Result<()> {
     if proto == Proto::Udp {
-        let message = "Forwarding UDP is not supported yet".to_string();
-        return reply(&mut conn, &Response::Error { message }).await;
+        return super::forward_udp::forward(conn, port).await;
     }
     let mut tcp = match TcpStream::connect(("127.0.0.1", port)).await {
         Ok(tcp) => tcp,

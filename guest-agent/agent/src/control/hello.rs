@@ -5,7 +5,7 @@ use berth_protocol::{Hello, PROTOCOL_VERSION};
 use super::Context;
 
 pub fn hello(ctx: &Context) -> Hello {
-    let mut capabilities = vec!["exec", "port-events", "forward-tcp"];
+    let mut capabilities = vec!["exec", "port-events", "forward-tcp", "forward-udp", "echo"];
     if ctx.vm.is_some() {
         capabilities.extend(["time-sync", "shutdown", "docker-api"]);
     }

@@ -7,8 +7,10 @@
 //! those act on the VM itself and answer an error.
 
 pub mod docker;
+mod echo;
 mod exec;
 mod forward;
+mod forward_udp;
 mod health;
 mod hello;
 mod listener;
@@ -92,6 +94,7 @@ async fn handle<S: Stream>(stream: S, ctx: Arc<Context>) {
         Request::PortEvents => ports::stream(conn, &ctx).await,
         Request::Exec(request) => exec::run(conn, request, &ctx).await,
         Request::Forward { proto, port } => forward::forward(conn, proto, port).await,
+        Request::Echo => echo::echo(conn).await,
         Request::TimeSync { unix_nanos } => reply(&mut conn, &time::sync(&ctx, unix_nanos)).await,
         Request::Shutdown { stop_timeout_secs } => {
             shutdown::shutdown(conn, &ctx, stop_timeout_secs).await

@@ -21,6 +21,8 @@ mod registry;
 mod store;
 #[cfg(test)]
 mod tests_root;
+#[cfg(test)]
+mod tests_root_udp;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;

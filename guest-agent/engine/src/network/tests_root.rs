@@ -18,14 +18,14 @@ use crate::monitor::Launch;
 /// moment (another test's reserved ports among them).
 static SERIAL: Mutex<()> = Mutex::new(());
 
-struct Net {
-    dir: tempfile::TempDir,
+pub(super) struct Net {
+    pub(super) dir: tempfile::TempDir,
     engine: Option<Engine>,
     _serial: MutexGuard<'static, ()>,
 }
 
 impl Net {
-    fn new() -> Net {
+    pub(super) fn new() -> Net {
         assert!(nix::unistd::geteuid().is_root(), "needs root");
         let serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
         let dir = tempfile::Builder::new()
@@ -60,7 +60,7 @@ impl Net {
         );
     }
 
-    fn engine(&self) -> &Engine {
+    pub(super) fn engine(&self) -> &Engine {
         self.engine.as_ref().unwrap()
     }
 
@@ -69,7 +69,7 @@ impl Net {
         view.record.bridge
     }
 
-    fn run(&self, config: ContainerConfig) -> String {
+    pub(super) fn run(&self, config: ContainerConfig) -> String {
         let record = self.engine().create(None, config).unwrap();
         self.engine().start(&record.id).unwrap();
         record.id
@@ -109,7 +109,7 @@ const CLIENT: &str =
     "ip=$(nslookup webby | sed -n 's/^Address: *\\([0-9.]*\\)$/\\1/p' | tail -1); \
      [ -n \"$ip\" ] && printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 $ip 80 | grep -q '200 OK'";
 
-fn iptables_save() -> String {
+pub(super) fn iptables_save() -> String {
     let out = Command::new("iptables-save").output().unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -79,10 +79,19 @@ pub enum Command {
         json: bool,
     },
     /// Delete the VM's data disk: every image, container and volume is lost
+    #[command(
+        long_about = "Delete the VM's data disk: every image, container and volume is lost.\n\n\
+                      Volumes can be saved first: --export-volumes DIR writes each volume \
+                      as DIR/<name>.tar (the VM is started for it if needed). Asked \
+                      interactively when the VM runs and holds volumes."
+    )]
     Reset {
         /// Do not ask for confirmation
         #[arg(short, long)]
         yes: bool,
+        /// Save every volume as DIR/<name>.tar before deleting the disk
+        #[arg(long, value_name = "DIR")]
+        export_volumes: Option<std::path::PathBuf>,
     },
     /// Show the versions of the CLI, the daemon, the agent and the guest kernel
     Version {

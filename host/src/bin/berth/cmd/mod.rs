@@ -42,7 +42,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             Some(ConfigAction::Get { key }) => config::get(&dirs, &key),
             Some(ConfigAction::Set { key, value }) => config::set(&dirs, &key, &value).await,
         },
-        Command::Reset { yes } => reset::reset(&dirs, yes).await,
+        Command::Reset {
+            yes,
+            export_volumes,
+        } => reset::reset(&dirs, yes, export_volumes).await,
         Command::Version { json } => version::version(&dirs, json).await,
         Command::Doctor { json } => doctor::doctor(&dirs, json).await,
         Command::Completions { shell } => {

@@ -1,0 +1,21 @@
+import type { ReactNode } from "react";
+
+export function StatTile({ icon, label, value, hint, onClick }: { icon: ReactNode; label: string; value: string; hint?: string; onClick?: () => void }) {
+  const body = (
+    <>
+      <div className="tile-icon">{icon}</div>
+      <div className="tile-text">
+        <div className="tile-label">{label}</div>
+        <div className="tile-value">{value}</div>
+        {hint && <div className="tile-hint">{hint}</div>}
+      </div>
+    </>
+  );
+  return onClick ? (
+    <button type="button" className="tile tile-button" onClick={onClick}>
+      {body}
+    </button>
+  ) : (
+    <div className="tile">{body}</div>
+  );
+}

@@ -1,0 +1,185 @@
+import { RotateCw, Save, Undo2 } from "lucide-react";
+import { useEffect, useState } from "react";
+import { engineRestart, errorMessage, settingsGet, settingsSet, type Settings, type SettingsResult } from "../../api";
+import { Banner } from "../../components/Banner";
+import { Button } from "../../components/Button";
+import { PageHeader } from "../../components/PageHeader";
+import { Spinner } from "../../components/Spinner";
+import { usePending } from "../../hooks/usePending";
+import { formatMib } from "../../lib/format";
+import { exposesToNetwork, settingsEqual, validateSettings } from "../../lib/settings";
+import { useEngine } from "../../state/engine";
+import { useToasts } from "../../state/toasts";
+import { SharesEditor } from "./SharesEditor";
+
+const HOST_CPUS = typeof navigator !== "undefined" && navigator.hardwareConcurrency ? navigator.hardwareConcurrency : 8;
+
+export function SettingsView() {
+  const [saved, setSaved] = useState<Settings | null>(null);
+  const [form, setForm] = useState<Settings | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [saveError, setSaveError] = useState<string | null>(null);
+  const [result, setResult] = useState<SettingsResult | null>(null);
+  const { run, isPending } = usePending();
+  const { push } = useToasts();
+  const { status } = useEngine();
+
+  useEffect(() => {
+    settingsGet()
+      .then((s) => {
+        setSaved(s);
+        setForm(s);
+      })
+      .catch((e) => setLoadError(errorMessage(e)));
+  }, []);
+
+  if (loadError) return <div className="page"><PageHeader title="Settings" /><Banner tone="danger" title="Could not read the settings">{loadError}</Banner></div>;
+  if (!form || !saved) return <div className="page"><PageHeader title="Settings" /><div className="log-placeholder"><Spinner size={14} /> Loading…</div></div>;
+
+  const errors = validateSettings(form, Math.max(HOST_CPUS, saved.cpus));
+  const dirty = !settingsEqual(form, saved);
+  const patch = (p: Partial<Settings>) => {
+    setForm({ ...form, ...p });
+    setResult(null);
+  };
+  const memMax = Math.max(32768, saved.memoryMib);
+
+  const save = () =>
+    run("save", async () => {
+      setSaveError(null);
+      try {
+        const r = await settingsSet(form);
+        setSaved(form);
+        setResult(r);
+        push({ tone: "success", title: "Settings saved" });
+      } catch (e) {
+        setSaveError(errorMessage(e));
+      }
+    });
+
+  return (
+    <div className="page page-narrow" data-testid="view-settings">
+      <PageHeader
+        title="Settings"
+        subtitle="Resources of the Linux VM, shared folders and networking."
+        actions={
+          <>
+            <Button variant="ghost" icon={<Undo2 size={15} />} disabled={!dirty} onClick={() => (setForm(saved), setResult(null), setSaveError(null))}>
+              Revert
+            </Button>
+            <Button variant="primary" icon={<Save size={15} />} disabled={!dirty || Object.keys(errors).length > 0} pending={isPending("save")} onClick={() => void save()} testId="settings-save">
+              Save
+            </Button>
+          </>
+        }
+      />
+      {saveError && <Banner tone="danger" title="The settings were not saved" testId="settings-error">{saveError}</Banner>}
+      {result && (result.needsRestart || result.notes.length > 0) && (
+        <Banner
+          tone={result.needsRestart ? "warning" : "info"}
+          title={result.needsRestart ? "Restart needed" : "Saved"}
+          testId="settings-result"
+          action={
+            result.needsRestart && (
+              <Button variant="primary" size="sm" icon={<RotateCw size={14} />} pending={isPending("restart")} disabled={!status?.daemonRunning} onClick={() => void run("restart", engineRestart, { errorTitle: "Could not restart the engine" }).then((ok) => ok && setResult(null))} testId="settings-restart">
+                Restart now
+              </Button>
+            )
+          }
+        >
+          {result.needsRestart && <p>Some changes take effect when the VM restarts. Your containers, images and volumes are kept.</p>}
+          {result.notes.length > 0 && (
+            <ul className="notes">
+              {result.notes.map((n, i) => (
+                <li key={i}>{n}</li>
+              ))}
+            </ul>
+          )}
+        </Banner>
+      )}
+
+      <section className="card settings-section">
+        <h2>Resources</h2>
+        <div className="setting">
+          <div className="setting-text">
+            <div className="setting-label">CPUs</div>
+            <div className="setting-hint">Cores the VM may use. This computer has {HOST_CPUS}.</div>
+          </div>
+          <div className="setting-control">
+            <input type="range" min={1} max={Math.max(HOST_CPUS, saved.cpus)} step={1} value={form.cpus} onChange={(e) => patch({ cpus: Number(e.target.value) })} aria-label="CPUs" />
+            <span className="setting-value">{form.cpus}</span>
+          </div>
+          {errors.cpus && <div className="field-error">{errors.cpus}</div>}
+        </div>
+        <div className="setting">
+          <div className="setting-text">
+            <div className="setting-label">Memory</div>
+            <div className="setting-hint">Memory the VM may use; the engine and your containers share it.</div>
+          </div>
+          <div className="setting-control">
+            <input type="range" min={512} max={memMax} step={512} value={form.memoryMib} onChange={(e) => patch({ memoryMib: Number(e.target.value) })} aria-label="Memory" />
+            <span className="setting-value">{formatMib(form.memoryMib)}</span>
+          </div>
+          {errors.memoryMib && <div className="field-error">{errors.memoryMib}</div>}
+        </div>
+        <div className="setting">
+          <div className="setting-text">
+            <div className="setting-label">Disk size</div>
+            <div className="setting-hint">The data disk for images, containers and volumes. It can grow, not shrink.</div>
+          </div>
+          <div className="setting-control">
+            <input type="number" min={8} step={1} value={form.diskSizeGib} onChange={(e) => patch({ diskSizeGib: Number(e.target.value) })} aria-label="Disk size in GiB" className="input-num" />
+            <span className="setting-value">GiB</span>
+          </div>
+          {errors.diskSizeGib && <div className="field-error">{errors.diskSizeGib}</div>}
+        </div>
+      </section>
+
+      <section className="card settings-section">
+        <h2>Shared folders</h2>
+        <p className="setting-hint">
+          Folders of this computer that containers can mount. Each is mounted in the VM at the same path, so <code>-v /your/path:/data</code> just works.
+        </p>
+        <SharesEditor shares={form.shares} onChange={(shares) => patch({ shares })} />
+        {errors.shares && <div className="field-error">{errors.shares}</div>}
+      </section>
+
+      <section className="card settings-section">
+        <h2>Network and startup</h2>
+        <div className="setting">
+          <div className="setting-text">
+            <div className="setting-label">Default bind address</div>
+            <div className="setting-hint">Where published ports listen when a command does not say (<code>-p 8080:80</code>).</div>
+          </div>
+          <div className="setting-control">
+            <select value={["127.0.0.1", "0.0.0.0"].includes(form.bindAddress) ? form.bindAddress : "custom"} onChange={(e) => patch({ bindAddress: e.target.value === "custom" ? "" : e.target.value })} aria-label="Default bind address" data-testid="settings-bind">
+              <option value="127.0.0.1">127.0.0.1 — this computer only</option>
+              <option value="0.0.0.0">0.0.0.0 — every network</option>
+              <option value="custom">Another address…</option>
+            </select>
+            {!["127.0.0.1", "0.0.0.0"].includes(form.bindAddress) && (
+              <input className="mono input-addr" placeholder="192.168.1.10" value={form.bindAddress} onChange={(e) => patch({ bindAddress: e.target.value })} />
+            )}
+          </div>
+          {errors.bindAddress && <div className="field-error">{errors.bindAddress}</div>}
+          {!errors.bindAddress && exposesToNetwork(form.bindAddress) && (
+            <Banner tone="warning">Published ports become reachable from other machines on your network.</Banner>
+          )}
+        </div>
+        <div className="setting">
+          <div className="setting-text">
+            <div className="setting-label">Start at login</div>
+            <div className="setting-hint">Start Berth and its engine when you log in.</div>
+          </div>
+          <div className="setting-control">
+            <label className="switch">
+              <input type="checkbox" checked={form.startAtLogin} onChange={(e) => patch({ startAtLogin: e.target.checked })} data-testid="settings-login" />
+              <span className="switch-track" />
+              {form.startAtLogin ? "On" : "Off"}
+            </label>
+          </div>
+        </div>
+      </section>
+    </div>
+  );
+}
