@@ -238,9 +238,10 @@ mod tests {
         let body = serde_json::to_value(create_body(&spec).unwrap()).unwrap();
         assert_eq!(body["Image"], "berth/hello");
         assert_eq!(body["Cmd"], serde_json::json!(["httpd", "-f"]));
+        // Docker's shape: an object whose keys are the ports.
         assert_eq!(
             body["ExposedPorts"],
-            serde_json::json!(["80/tcp", "53/udp"])
+            serde_json::json!({"80/tcp": {}, "53/udp": {}})
         );
         let host = &body["HostConfig"];
         assert_eq!(host["PortBindings"]["80/tcp"][0]["HostPort"], "8080");

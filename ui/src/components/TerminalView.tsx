@@ -151,7 +151,9 @@ export const TerminalView = forwardRef<TerminalHandle, Props>(function TerminalV
       stream.cancel();
       idRef.current = null;
       termRef.current = null;
-      term.dispose();
+      // xterm's viewport queues a setTimeout(0) when opened; disposing before it ran makes it
+      // throw "reading 'dimensions'" (StrictMode mounts twice at once). Timers run in order.
+      setTimeout(() => term.dispose(), 0);
     };
   }, [containerId, cmdKey, attempt]);
 

@@ -49,8 +49,10 @@ export function StatsTab({ id, running }: { id: string; running: boolean }) {
         <Sparkline values={history.map((p) => p.sample.cpuPercent)} minTop={5} />
       </StatCard>
       <StatCard title="Memory" value={formatBytes(s.memoryBytes)} sub={s.memoryLimit > 0 ? `of ${formatBytes(s.memoryLimit)}` : undefined}>
-        <ProgressBar value={memoryFraction(s)} />
-        <Sparkline values={history.map((p) => p.sample.memoryBytes)} />
+        <div className="stat-bar">
+          <ProgressBar value={memoryFraction(s)} />
+        </div>
+        <Sparkline values={history.map((p) => p.sample.memoryBytes)} minTop={s.memoryLimit > 0 ? s.memoryLimit / 4 : 0} />
       </StatCard>
       <StatCard title="Network" value={`↓ ${formatBytes(last.netRxRate)}/s  ↑ ${formatBytes(last.netTxRate)}/s`} sub={`received ${formatBytes(s.netRxBytes)} · sent ${formatBytes(s.netTxBytes)}`}>
         <Sparkline values={history.map((p) => p.netRxRate + p.netTxRate)} minTop={1024} />

@@ -4,6 +4,7 @@ import { containerRun, errorMessage } from "../../api";
 import { Banner } from "../../components/Banner";
 import { Button } from "../../components/Button";
 import { Modal } from "../../components/Modal";
+import { shortId } from "../../lib/format";
 import { buildRunSpec, emptyRunForm, type RunForm } from "../../lib/runForm";
 import { useDocker } from "../../state/docker";
 import { useToasts } from "../../state/toasts";
@@ -44,7 +45,7 @@ export function RunDialog({ image, onClose, onStarted }: { image: string; onClos
 
   return (
     <Modal
-      title={`Run ${image}`}
+      title={`Run ${image.startsWith("sha256:") ? shortId(image) : image}`}
       onClose={onClose}
       wide
       testId="run-dialog"
