@@ -87,7 +87,10 @@ async fn throughput(stream: Box<dyn Duplex>, total: usize) -> anyhow::Result<f64
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     ensure!(got == total, "{got} of {total} bytes came back");
     let expected: u64 = (0..total).map(|i| ((i % CHUNK) % 251) as u64).sum();
-    ensure!(check == expected, "the echoed bytes differ from the sent ones");
+    ensure!(
+        check == expected,
+        "the echoed bytes differ from the sent ones"
+    );
     Ok(ms)
 }
 

@@ -169,7 +169,11 @@ fn udp_round_trip(port: u16, payload: &[u8]) -> Option<Vec<u8>> {
     socket.send_to(payload, ("127.0.0.1", port)).ok()?;
     let mut buf = vec![0u8; 65_536];
     let (n, from) = socket.recv_from(&mut buf).ok()?;
-    assert_eq!(from.port(), port, "the answer comes from the published port");
+    assert_eq!(
+        from.port(),
+        port,
+        "the answer comes from the published port"
+    );
     Some(buf[..n].to_vec())
 }
 
@@ -243,7 +247,11 @@ fn check_docker_context(berth: &Berth) {
         .env("DOCKER_CONFIG", &config)
         .output()
         .unwrap();
-    assert!(again.status.success(), "berth context again: {}", text(&again));
+    assert!(
+        again.status.success(),
+        "berth context again: {}",
+        text(&again)
+    );
 }
 
 /// The docker CLI's programs show as `docker-client` events (from their User-Agent).
@@ -368,9 +376,11 @@ fn cli_starts_serves_docker_forwards_ports_and_reattaches_after_a_daemon_kill() 
     start_udp_echo(&berth);
     check_udp_echo("the UDP echo on 18082");
     let status = berth.status();
-    let udp = status["ports"].as_array().unwrap().iter().any(|p| {
-        p["host_port"] == 18082 && p["proto"] == "udp"
-    });
+    let udp = status["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["host_port"] == 18082 && p["proto"] == "udp");
     assert!(udp, "18082/udp not among the forwarded ports: {status}");
 
     // Commands in the VM: output, exit codes, stdin.
@@ -471,7 +481,10 @@ fn cli_starts_serves_docker_forwards_ports_and_reattaches_after_a_daemon_kill() 
     assert!(out.contains("Engine ready"), "{out}");
     let status = berth.status();
     assert_eq!(status["phase"], "running", "{status}");
-    assert!(uptime_ms(&status) < before, "not rebooted: {status} vs {before}");
+    assert!(
+        uptime_ms(&status) < before,
+        "not rebooted: {status} vs {before}"
+    );
     berth.docker(&["start", "web", "udp-echo"]);
     let page = wait_until(
         "port 18080 after the reboot",

@@ -372,14 +372,33 @@ fn root_forward_udp_carries_datagrams_both_ways() {
         .arg(&source)
         .output()
         .expect("a C compiler (cc)");
-    assert!(cc.status.success(), "{}", String::from_utf8_lossy(&cc.stderr));
+    assert!(
+        cc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cc.stderr)
+    );
     let bind = format!("{}:/echo:ro", echo.display());
     let id = daemon.ok(&[
-        "run", "-d", "-v", &bind, "-p", "127.0.0.1::53/udp", "berth/hello", "/echo", "udp", "53",
+        "run",
+        "-d",
+        "-v",
+        &bind,
+        "-p",
+        "127.0.0.1::53/udp",
+        "berth/hello",
+        "/echo",
+        "udp",
+        "53",
     ]);
     let id = id.trim().to_string();
     let published = daemon.ok(&["port", &id, "53/udp"]);
-    let port: u16 = published.trim().rsplit(':').next().unwrap().parse().unwrap();
+    let port: u16 = published
+        .trim()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
 
     let (mut stream, response) = control.open(&Request::Forward {
         proto: Proto::Udp,

@@ -138,7 +138,12 @@ async fn apply(shared: &Shared, event: PortEvent) {
     };
     match bound {
         Ok(task) => {
-            drop(shared.lock().ports.opened(&key, Listener(task), ip.to_string()));
+            drop(
+                shared
+                    .lock()
+                    .ports
+                    .opened(&key, Listener(task), ip.to_string()),
+            );
             shared.event(
                 EventKind::PortAdded,
                 format!("forwarding {ip}:{port}{proto} ({what})"),

@@ -147,10 +147,16 @@ mod tests {
     fn activity_counts_both_directions_and_never_goes_back() {
         let t0 = Instant::now();
         let a = Activity::new(t0);
-        assert_eq!(a.idle_at(t0 + Duration::from_secs(61)), Duration::from_secs(61));
+        assert_eq!(
+            a.idle_at(t0 + Duration::from_secs(61)),
+            Duration::from_secs(61)
+        );
         a.clone().touch_at(t0 + Duration::from_secs(30));
         a.touch_at(t0 + Duration::from_secs(10));
-        assert_eq!(a.idle_at(t0 + Duration::from_secs(61)), Duration::from_secs(31));
+        assert_eq!(
+            a.idle_at(t0 + Duration::from_secs(61)),
+            Duration::from_secs(31)
+        );
         assert!(a.idle_at(t0 + Duration::from_secs(90)) >= IDLE);
     }
 

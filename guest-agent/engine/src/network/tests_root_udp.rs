@@ -45,7 +45,10 @@ fn udp_echo(port: u16, payload: &[u8]) -> Vec<u8> {
         if let Ok(n) = socket.recv(&mut buf) {
             return buf[..n].to_vec();
         }
-        assert!(Instant::now() < deadline, "no UDP answer on 127.0.0.1:{port}");
+        assert!(
+            Instant::now() < deadline,
+            "no UDP answer on 127.0.0.1:{port}"
+        );
     }
 }
 

@@ -1,0 +1,519 @@
+//! End to end, as a newcomer meets Berth: the built app under Xvfb, driven through
+//! WebDriver (tauri-driver in front of Debian's WebKitWebDriver), with the real daemon,
+//! the real VM (TCG here) and the engine in it. The test completes the onboarding (every
+//! step does the real thing; step 6 runs the command the app shows in a shell, as a user
+//! would), then finds a container started by the docker CLI in the live list, reads its
+//! logs, types in its terminal, stops and removes it. A screenshot of each main view is
+//! saved under `<target>/tmp/screenshots/` (the README shows copies from docs/screenshots).
+//!
+//! Needs root, QEMU, the guest image (`vm-image/build`), Xvfb, tauri-driver and
+//! WebKitWebDriver: scripts/setup installs them and CI has them all.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+/// Booting under TCG plus a first boot's disk formatting and demo image load.
+const BOOT_TIMEOUT: Duration = Duration::from_secs(240);
+const STEP_TIMEOUT: Duration = Duration::from_secs(90);
+const UI_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A child process killed (with its process group) when dropped.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the workspace root")
+        .to_path_buf()
+}
+
+fn image_dir() -> PathBuf {
+    std::env::var_os("BERTH_VM_IMAGE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target/vm-image"))
+}
+
+fn which(name: &str) -> PathBuf {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    // cargo install's directory, where setup puts tauri-driver.
+    if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(Path::new(&home).join(".cargo/bin"));
+    }
+    dirs.into_iter()
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{name} is not installed: run scripts/setup"))
+}
+
+/// The `berth` CLI built beside the app (the app finds it there too).
+fn berth_cli() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_berth-app")).with_file_name("berth")
+}
+
+/// A display number no X server uses.
+fn free_display() -> u32 {
+    (100..200)
+        .find(|n| {
+            !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+                && !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+        })
+        .expect("a free X display number")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn wait_until(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < timeout, "{what} within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "exit {:?}\n{}{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Everything one run owns: its homes, Xvfb, tauri-driver and (through the app) the
+/// daemon and VM, stopped on drop.
+struct World {
+    dir: tempfile::TempDir,
+    shots: PathBuf,
+    _xvfb: Killed,
+    _driver: Killed,
+    driver_port: u16,
+}
+
+impl World {
+    fn new() -> World {
+        assert!(
+            image_dir().join("initramfs.cpio").is_file(),
+            "the guest image is missing: run vm-image/build"
+        );
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+        std::fs::create_dir_all(&shots).unwrap();
+
+        let display = free_display();
+        let xvfb = Killed(
+            Command::new(which("Xvfb"))
+                .args([&format!(":{display}"), "-screen", "0", "1440x900x24"])
+                .args(["-nolisten", "tcp"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start Xvfb"),
+        );
+        let socket = PathBuf::from(format!("/tmp/.X11-unix/X{display}"));
+        wait_until("Xvfb's socket", Duration::from_secs(10), || socket.exists());
+
+        // tauri-driver starts WebKitWebDriver, which starts the app: the environment
+        // given here is the app's (and the daemon's it spawns).
+        let driver_port = free_port();
+        let native_port = free_port();
+        let log = std::fs::File::create(dir.path().join("driver.log")).unwrap();
+        let driver = Killed(
+            Command::new(which("tauri-driver"))
+                .args(["--port", &driver_port.to_string()])
+                .args(["--native-port", &native_port.to_string()])
+                .args(["--native-driver".as_ref(), which("WebKitWebDriver").as_os_str()])
+                .env("DISPLAY", format!(":{display}"))
+                .env("HOME", &home)
+                .env("BERTH_HOME", dir.path().join("berth"))
+                .env("BERTH_VM_IMAGE", image_dir())
+                .env("BERTH_CLI", berth_cli())
+                .env("XDG_CONFIG_HOME", home.join(".config"))
+                .env("XDG_CACHE_HOME", home.join(".cache"))
+                .env("XDG_DATA_HOME", home.join(".local/share"))
+                .env_remove("XDG_RUNTIME_DIR")
+                .env_remove("DBUS_SESSION_BUS_ADDRESS")
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .expect("start tauri-driver"),
+        );
+        wait_until("tauri-driver listening", Duration::from_secs(10), || {
+            std::net::TcpStream::connect(("127.0.0.1", driver_port)).is_ok()
+        });
+        World {
+            dir,
+            shots,
+            _xvfb: xvfb,
+            _driver: driver,
+            driver_port,
+        }
+    }
+
+    fn berth_home(&self) -> PathBuf {
+        self.dir.path().join("berth")
+    }
+
+    fn docker_socket(&self) -> PathBuf {
+        self.berth_home().join("run/docker.sock")
+    }
+
+    /// The docker CLI through the daemon's socket, expecting success.
+    fn docker(&self, args: &[&str]) -> String {
+        let out = Command::new("docker")
+            .args(args)
+            .env(
+                "DOCKER_HOST",
+                format!("unix://{}", self.docker_socket().display()),
+            )
+            .env("DOCKER_CONFIG", self.dir.path().join("docker-config"))
+            .output()
+            .expect("the docker CLI");
+        assert!(out.status.success(), "docker {args:?}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn logs(&self) -> String {
+        let read = |p: PathBuf| std::fs::read_to_string(p).unwrap_or_default();
+        format!(
+            "--- tauri-driver and app ---\n{}\n--- daemon ---\n{}",
+            read(self.dir.path().join("driver.log")),
+            read(self.berth_home().join("run/daemon.log"))
+        )
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        // The daemon outlives the app by design: stop it and the VM.
+        let _ = Command::new(berth_cli())
+            .arg("stop")
+            .env("BERTH_HOME", self.berth_home())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// The app's window, found by `data-testid`.
+struct Ui<'a> {
+    client: Client,
+    world: &'a World,
+}
+
+fn css(id: &str) -> String {
+    format!("[data-testid=\"{id}\"]")
+}
+
+impl Ui<'_> {
+    async fn find(&self, id: &str, timeout: Duration) -> fantoccini::elements::Element {
+        let selector = css(id);
+        let start = Instant::now();
+        loop {
+            if let Ok(el) = self.client.find(Locator::Css(&selector)).await {
+                if el.is_displayed().await.unwrap_or(false) {
+                    return el;
+                }
+            }
+            if start.elapsed() > timeout {
+                self.fail(&format!("{id} did not appear within {timeout:?}"))
+                    .await;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn exists(&self, id: &str) -> bool {
+        self.client.find(Locator::Css(&css(id))).await.is_ok()
+    }
+
+    /// Clicks once the element is there and enabled.
+    async fn click(&self, id: &str) {
+        let el = self.find(id, UI_TIMEOUT).await;
+        let start = Instant::now();
+        while !el.is_enabled().await.unwrap_or(false) {
+            if start.elapsed() > UI_TIMEOUT {
+                self.fail(&format!("{id} stayed disabled")).await;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        if let Err(e) = el.click().await {
+            self.fail(&format!("clicking {id}: {e}")).await;
+        }
+    }
+
+    async fn text(&self, id: &str) -> String {
+        self.find(id, UI_TIMEOUT)
+            .await
+            .text()
+            .await
+            .unwrap_or_default()
+    }
+
+    /// Waits until the element's text (or that of a descendant matched by `inner`)
+    /// contains `needle`.
+    async fn wait_text(&self, id: &str, inner: Option<&str>, needle: &str, timeout: Duration) {
+        let selector = match inner {
+            Some(inner) => format!("{} {inner}", css(id)),
+            None => css(id),
+        };
+        let start = Instant::now();
+        let mut last = String::new();
+        loop {
+            if let Ok(el) = self.client.find(Locator::Css(&selector)).await {
+                last = el.text().await.unwrap_or_default();
+                if last.contains(needle) {
+                    return;
+                }
+            }
+            if start.elapsed() > timeout {
+                self.fail(&format!(
+                    "{selector} did not show {needle:?} within {timeout:?}; it showed {last:?}"
+                ))
+                .await;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+
+    async fn wait_gone(&self, id: &str) {
+        let start = Instant::now();
+        while self.exists(id).await {
+            if start.elapsed() > UI_TIMEOUT {
+                self.fail(&format!("{id} is still shown")).await;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Runs one onboarding step through its action button and waits for it to pass.
+    async fn step(&self, n: u32, timeout: Duration) {
+        self.click(&format!("step-action-{n}")).await;
+        self.step_done(n, timeout).await;
+    }
+
+    async fn step_done(&self, n: u32, timeout: Duration) {
+        self.wait_text(&format!("step-status-{n}"), None, "done", timeout)
+            .await;
+    }
+
+    async fn shot(&self, name: &str) {
+        // Let transitions and streamed content settle.
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let png = self.client.screenshot().await.expect("a screenshot");
+        let path = self.world.shots.join(format!("{name}.png"));
+        std::fs::write(&path, png).expect("save the screenshot");
+        eprintln!("screenshot: {}", path.display());
+    }
+
+    /// Saves a screenshot and the logs, then fails.
+    async fn fail(&self, message: &str) -> ! {
+        if let Ok(png) = self.client.screenshot().await {
+            let _ = std::fs::write(self.world.shots.join("failure.png"), png);
+        }
+        panic!("{message}\n{}", self.world.logs());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newcomer_completes_the_onboarding_and_manages_a_container() {
+    let world = World::new();
+    let app = env!("CARGO_BIN_EXE_berth-app");
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "tauri:options".into(),
+        serde_json::json!({ "application": app }),
+    );
+    let client = ClientBuilder::rustls()
+        .expect("a WebDriver client")
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", world.driver_port))
+        .await
+        .unwrap_or_else(|e| panic!("a WebDriver session: {e}\n{}", world.logs()));
+    let ui = Ui {
+        client,
+        world: &world,
+    };
+
+    // First launch: the tutorial opens by itself.
+    ui.find("onboarding", UI_TIMEOUT).await;
+    ui.shot("onboarding-start").await;
+
+    // 1. Start the engine: the real VM boots.
+    ui.step(1, BOOT_TIMEOUT).await;
+    ui.shot("onboarding-1-engine").await;
+    ui.click("onboarding-next").await;
+
+    // 2. The first container, and its output.
+    ui.step(2, STEP_TIMEOUT).await;
+    let output = ui.text("step-output-2").await;
+    assert!(!output.trim().is_empty(), "step 2 showed no output");
+    ui.click("onboarding-next").await;
+
+    // 3. A published port, probed by the app; the test checks it from the host too.
+    ui.step(3, STEP_TIMEOUT).await;
+    ui.find("step-preview-3", UI_TIMEOUT).await;
+    ui.shot("onboarding-3-port").await;
+    ui.click("onboarding-next").await;
+
+    // 4. The shared folder: the app edits the page on the host, the container serves it.
+    let message = "Edited on the host by the end-to-end test";
+    let input = ui.find("step-message-4", UI_TIMEOUT).await;
+    input.clear().await.expect("clear the message");
+    input.send_keys(message).await.expect("type the message");
+    ui.step(4, STEP_TIMEOUT).await;
+    ui.wait_text("step-preview-4", None, message, UI_TIMEOUT)
+        .await;
+    ui.shot("onboarding-4-share").await;
+    ui.click("onboarding-next").await;
+
+    // 5. A terminal in the container: the step passes when a command's output is back.
+    ui.find("terminal-view", UI_TIMEOUT).await;
+    ui.step(5, STEP_TIMEOUT).await;
+    ui.shot("onboarding-5-terminal").await;
+    ui.click("onboarding-next").await;
+
+    // 6. The user pastes the shown command into a shell; the app sees the CLI's request.
+    let command = ui.text("cli-command").await;
+    assert!(command.contains("docker"), "step 6 shows {command:?}");
+    let out = Command::new("sh")
+        .args(["-c", &command])
+        .env("DOCKER_CONFIG", world.dir.path().join("docker-config"))
+        .output()
+        .expect("a shell");
+    assert!(out.status.success(), "{command}: {}", text(&out));
+    ui.step_done(6, STEP_TIMEOUT).await;
+    ui.shot("onboarding-6-cli").await;
+    ui.click("onboarding-next").await;
+
+    // 7. Clean up, and finish.
+    ui.step(7, STEP_TIMEOUT).await;
+    ui.click("onboarding-done").await;
+    ui.wait_gone("onboarding").await;
+    let left = world.docker(&["ps", "-aq"]);
+    assert!(left.trim().is_empty(), "the tutorial left containers: {left}");
+
+    // The dashboard shows a running engine.
+    ui.click("nav-dashboard").await;
+    ui.wait_text("engine-status", None, "unning", UI_TIMEOUT)
+        .await;
+    ui.shot("dashboard").await;
+
+    // A container started from the docker CLI appears in the live list.
+    world.docker(&["volume", "create", "e2e-data"]);
+    world.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "e2e-hello",
+        "-v",
+        "e2e-data:/data",
+        "berth/hello",
+        "sh",
+        "-c",
+        "echo hello-from-e2e; exec httpd -f -v -p 80 -h /var/www",
+    ]);
+    ui.click("nav-containers").await;
+    ui.find("container-row-e2e-hello", UI_TIMEOUT).await;
+    ui.shot("containers").await;
+    ui.click("container-row-e2e-hello").await;
+    ui.find("container-detail", UI_TIMEOUT).await;
+
+    // Its logs.
+    ui.click("tab-logs").await;
+    ui.wait_text("logs-view", None, "hello-from-e2e", UI_TIMEOUT)
+        .await;
+    ui.shot("container-logs").await;
+
+    // Its terminal: type a command, read the answer off the terminal's rows.
+    ui.click("tab-terminal").await;
+    ui.find("terminal-view", UI_TIMEOUT).await;
+    let typing = ui
+        .client
+        .find(Locator::Css(&format!(
+            "{} .xterm-helper-textarea",
+            css("container-detail")
+        )))
+        .await
+        .expect("the terminal's input");
+    // The shell may still be starting: type until its answer shows.
+    let start = Instant::now();
+    loop {
+        typing
+            .send_keys("echo e2e-$((6*7))\n")
+            .await
+            .expect("type in the terminal");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let rows = ui
+            .client
+            .find(Locator::Css(&format!(
+                "{} .xterm-rows",
+                css("container-detail")
+            )))
+            .await
+            .expect("the terminal's rows")
+            .text()
+            .await
+            .unwrap_or_default();
+        if rows.contains("e2e-42") {
+            break;
+        }
+        if start.elapsed() > UI_TIMEOUT {
+            ui.fail(&format!("the terminal never answered; it shows {rows:?}"))
+                .await;
+        }
+    }
+    ui.shot("container-terminal").await;
+
+    ui.click("tab-inspect").await;
+    ui.wait_text("inspect-view", None, "/data", UI_TIMEOUT).await;
+    ui.click("tab-stats").await;
+    ui.find("stats-view", UI_TIMEOUT).await;
+    ui.shot("container-stats").await;
+
+    // Stop it, then remove it (with the confirmation).
+    ui.click("container-action-stop").await;
+    ui.wait_text(
+        "container-row-e2e-hello",
+        Some(&css("container-state")),
+        "exited",
+        STEP_TIMEOUT,
+    )
+    .await;
+    ui.click("container-action-remove").await;
+    ui.click("confirm-yes").await;
+    ui.wait_gone("container-row-e2e-hello").await;
+    let left = world.docker(&["ps", "-aq"]);
+    assert!(left.trim().is_empty(), "the container was not removed: {left}");
+
+    // The other main views, for the screenshots (and a look at their contents).
+    ui.click("nav-images").await;
+    ui.find("image-row-berth/hello", UI_TIMEOUT).await;
+    ui.shot("images").await;
+    ui.click("nav-volumes").await;
+    ui.find("volume-row-e2e-data", UI_TIMEOUT).await;
+    ui.shot("volumes").await;
+    ui.click("nav-settings").await;
+    ui.find("view-settings", UI_TIMEOUT).await;
+    ui.shot("settings").await;
+
+    let _ = ui.client.close().await;
+}
