@@ -225,16 +225,19 @@ fn css(id: &str) -> String {
 
 impl Ui<'_> {
     async fn find(&self, id: &str, timeout: Duration) -> fantoccini::elements::Element {
-        let selector = css(id);
+        self.find_css(&css(id), timeout).await
+    }
+
+    async fn find_css(&self, selector: &str, timeout: Duration) -> fantoccini::elements::Element {
         let start = Instant::now();
         loop {
-            if let Ok(el) = self.client.find(Locator::Css(&selector)).await {
+            if let Ok(el) = self.client.find(Locator::Css(selector)).await {
                 if el.is_displayed().await.unwrap_or(false) {
                     return el;
                 }
             }
             if start.elapsed() > timeout {
-                self.fail(&format!("{id} did not appear within {timeout:?}"))
+                self.fail(&format!("{selector} did not appear within {timeout:?}"))
                     .await;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -247,7 +250,12 @@ impl Ui<'_> {
 
     /// Clicks once the element is there and enabled.
     async fn click(&self, id: &str) {
-        let el = self.find(id, UI_TIMEOUT).await;
+        self.click_css(&css(id)).await;
+    }
+
+    async fn click_css(&self, selector: &str) {
+        let id = selector;
+        let el = self.find_css(selector, UI_TIMEOUT).await;
         let start = Instant::now();
         while !el.is_enabled().await.unwrap_or(false) {
             if start.elapsed() > UI_TIMEOUT {
@@ -380,8 +388,15 @@ async fn a_newcomer_completes_the_onboarding_and_manages_a_container() {
     input.clear().await.expect("clear the message");
     input.send_keys(message).await.expect("type the message");
     ui.step(4, STEP_TIMEOUT).await;
-    ui.wait_text("step-preview-4", None, message, UI_TIMEOUT)
+    // The preview renders the body the app fetched through the published port.
+    let frame = ui
+        .find_css(&format!("{} iframe", css("step-preview-4")), UI_TIMEOUT)
         .await;
+    let served = frame.attr("srcdoc").await.ok().flatten().unwrap_or_default();
+    assert!(served.contains(message), "the preview shows {served:?}");
+    let on_host = world.dir.path().join("home/berth-tutorial/index.html");
+    let written = std::fs::read_to_string(&on_host).unwrap_or_default();
+    assert!(written.contains(message), "{}: {written:?}", on_host.display());
     ui.shot("onboarding-4-share").await;
     ui.click("onboarding-next").await;
 
@@ -490,7 +505,14 @@ async fn a_newcomer_completes_the_onboarding_and_manages_a_container() {
     ui.shot("container-stats").await;
 
     // Stop it, then remove it (with the confirmation).
-    ui.click("container-action-stop").await;
+    let row_action = |action: &str| {
+        format!(
+            "{} {}",
+            css("container-row-e2e-hello"),
+            css(&format!("container-action-{action}"))
+        )
+    };
+    ui.click_css(&row_action("stop")).await;
     ui.wait_text(
         "container-row-e2e-hello",
         Some(&css("container-state")),
@@ -498,7 +520,7 @@ async fn a_newcomer_completes_the_onboarding_and_manages_a_container() {
         STEP_TIMEOUT,
     )
     .await;
-    ui.click("container-action-remove").await;
+    ui.click_css(&row_action("remove")).await;
     ui.click("confirm-yes").await;
     ui.wait_gone("container-row-e2e-hello").await;
     let left = world.docker(&["ps", "-aq"]);

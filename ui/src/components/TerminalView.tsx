@@ -56,6 +56,7 @@ export const TerminalView = forwardRef<TerminalHandle, Props>(function TerminalV
   const host = useRef<HTMLDivElement>(null);
   const termRef = useRef<Terminal | null>(null);
   const idRef = useRef<number | null>(null);
+  const queued = useRef("");
   const callbacks = useRef({ onInput, onText });
   callbacks.current = { onInput, onText };
   const [phase, setPhase] = useState<Phase>({ kind: "connecting" });
@@ -64,9 +65,10 @@ export const TerminalView = forwardRef<TerminalHandle, Props>(function TerminalV
 
   useImperativeHandle(ref, () => ({
     send(data: string) {
-      if (idRef.current === null) return;
       callbacks.current.onInput?.(data);
-      void terminalInput(idRef.current, data).catch(() => undefined);
+      // Before the exec is open, keep the text for it rather than dropping it.
+      if (idRef.current === null) queued.current += data;
+      else void terminalInput(idRef.current, data).catch(() => undefined);
     },
     focus() {
       termRef.current?.focus();
@@ -116,6 +118,10 @@ export const TerminalView = forwardRef<TerminalHandle, Props>(function TerminalV
         idRef.current = id;
         setPhase({ kind: "open" });
         term.focus();
+        if (queued.current) {
+          void terminalInput(id, queued.current).catch(() => undefined);
+          queued.current = "";
+        }
         // The size may have changed while the exec was being set up.
         void terminalResize(id, term.cols, term.rows).catch(() => undefined);
       },

@@ -15,6 +15,8 @@ describe("refreshTopics", () => {
     ["volume", "create", ["volumes"]],
     ["volume", "mount", ["volumes"]],
     ["network", "connect", []],
+    // The backend reconnected its stream: events may have been missed.
+    ["daemon", "reload", ["containers", "images", "volumes"]],
   ])("%s %s -> %j", (type, action, expected) => expect(topics(type, action)).toEqual(expected));
 });
 

@@ -24,6 +24,13 @@ export function refreshTopics(event: DockerEvent): Set<Topic> {
     case "volume":
       topics.add("volumes");
       break;
+    case "daemon":
+      // The backend's stream reconnected (events may have been missed), or the engine
+      // reloaded: everything may be stale.
+      topics.add("containers");
+      topics.add("images");
+      topics.add("volumes");
+      break;
     case "network":
       // Connecting or disconnecting changes what inspect shows, not the lists.
       break;
