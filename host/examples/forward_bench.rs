@@ -8,8 +8,8 @@
 //!   daemon, no socket or container in the VM);
 //! - `loopback`: 127.0.0.1:LOOPBACK on the host, the same echo server run natively.
 //!
-//! Throughput: MIB MiB written in 256 KiB writes while the echo is read back concurrently,
-//! timed until the last byte is back (bytes moved each way / time). Setup: CONNS short
+//! Throughput: MIB MiB written in 256 KiB writes (at most 1 MiB ahead of the echo) while the
+//! echo is read back concurrently, timed until the last byte is back (bytes moved each way / time). Setup: CONNS short
 //! connections one after another, each timed from connect to a one-byte echo back.
 //! Every round runs each path once, in an order that rotates; one JSON line per sample.
 //!
@@ -26,6 +26,10 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const CHUNK: usize = 256 * 1024;
+/// The most bytes in flight (written, not yet echoed back). Unbounded, both directions of
+/// the raw vsock echo fill up at once, and vhost-device-vsock (the vsock device here) then
+/// stops moving either way for good; a window keeps every path to the same steady stream.
+const WINDOW: usize = 1024 * 1024;
 const PATHS: [&str; 3] = ["published", "vsock", "loopback"];
 
 struct Paths {
@@ -57,10 +61,16 @@ async fn tcp(port: u16) -> anyhow::Result<Box<dyn Duplex>> {
 async fn throughput(stream: Box<dyn Duplex>, total: usize) -> anyhow::Result<f64> {
     let started = Instant::now();
     let (mut rd, mut wr) = tokio::io::split(stream);
+    // Bytes read back so far; the writer stays at most WINDOW ahead of it.
+    let echoed = std::cell::Cell::new(0usize);
+    let progress = tokio::sync::Notify::new();
     let writer = async {
         let chunk: Vec<u8> = (0..CHUNK).map(|i| (i % 251) as u8).collect();
         let mut sent = 0;
         while sent < total {
+            while sent - echoed.get() >= WINDOW {
+                progress.notified().await;
+            }
             let n = CHUNK.min(total - sent);
             wr.write_all(&chunk[..n]).await?;
             sent += n;
@@ -80,6 +90,8 @@ async fn throughput(stream: Box<dyn Duplex>, total: usize) -> anyhow::Result<f64
             // Touch the bytes (a sum), so an echo that returned garbage shows.
             check += buf[..n].iter().map(|&b| u64::from(b)).sum::<u64>();
             got += n;
+            echoed.set(got);
+            progress.notify_one();
         }
         anyhow::Ok((got, check))
     };
