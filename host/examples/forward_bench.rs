@@ -26,9 +26,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const CHUNK: usize = 256 * 1024;
-/// The most bytes in flight (written, not yet echoed back). Unbounded, both directions of
-/// the raw vsock echo fill up at once, and vhost-device-vsock (the vsock device here) then
-/// stops moving either way for good; a window keeps every path to the same steady stream.
+/// The most bytes in flight (written, not yet echoed back): every path carries the same
+/// steady stream, and a peer that holds bytes back shows as a stall, not as buffering.
 const WINDOW: usize = 1024 * 1024;
 const PATHS: [&str; 3] = ["published", "vsock", "loopback"];
 

@@ -482,7 +482,20 @@ async fn a_newcomer_completes_the_onboarding_and_manages_a_container() {
         )))
         .await
         .expect("the terminal's input");
-    // The shell may still be starting: type until its answer shows.
+    // Type once the shell's prompt shows, then until the answer does (keys sent while
+    // the exec is still opening are queued, not lost, but the prompt keeps it tidy).
+    let rows_css = format!("{} .xterm-rows", css("container-detail"));
+    let start = Instant::now();
+    loop {
+        let rows = match ui.client.find(Locator::Css(&rows_css)).await {
+            Ok(rows) => rows.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if rows.contains('#') || start.elapsed() > UI_TIMEOUT {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
     let start = Instant::now();
     loop {
         typing
@@ -492,10 +505,7 @@ async fn a_newcomer_completes_the_onboarding_and_manages_a_container() {
         tokio::time::sleep(Duration::from_secs(2)).await;
         let rows = ui
             .client
-            .find(Locator::Css(&format!(
-                "{} .xterm-rows",
-                css("container-detail")
-            )))
+            .find(Locator::Css(&rows_css))
             .await
             .expect("the terminal's rows")
             .text()

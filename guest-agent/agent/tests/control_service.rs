@@ -339,6 +339,15 @@ fn echo_returns_every_byte_and_ends_after_the_host() {
     let control = Control::without_engine();
     let (mut stream, response) = control.open(&Request::Echo);
     assert_eq!(response, Response::Ok);
+    // Ping-pong first: each echo must come back before the host sends more (an echo the
+    // agent held until its next write would hang here).
+    for ping in [&b"ping"[..], b"pong"] {
+        stream.write_all(&(ping.len() as u32).to_be_bytes()).unwrap();
+        stream.write_all(ping).unwrap();
+        let mut back = [0u8; 8];
+        stream.read_exact(&mut back).unwrap();
+        assert_eq!(&back[4..], ping);
+    }
     let sent: Vec<u8> = (0..300_000u32).map(|i| i as u8).collect();
     let writer = {
         let mut stream = stream.try_clone().unwrap();

@@ -21,6 +21,9 @@ pub async fn echo<S: Stream>(mut conn: Conn<S>) -> std::io::Result<()> {
             break;
         }
         conn.write_all(&buf[..n]).await?;
+        // HalfClose may hold the frame until the next write; the host waits for these
+        // bytes before it sends more, so they must go out before the next read.
+        conn.flush().await?;
     }
     conn.shutdown().await
 }

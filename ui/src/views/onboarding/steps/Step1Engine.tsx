@@ -27,7 +27,7 @@ export function Step1Engine({ n, status, setStatus, pass }: StepProps) {
       error={engine?.lastError ?? "The engine stopped."}
       doneText={
         <>
-          The VM is up and the engine answers{engine?.versions.kernel ? ` (Linux ${engine.versions.kernel})` : ""}. {engine?.cpus} CPUs and{" "}
+          The VM is up and the engine answers{engine?.versions.kernel ? ` (${engine.versions.kernel})` : ""}. {engine?.cpus} CPUs and{" "}
           {engine ? Math.round(engine.memoryMib / 1024) : "?"} GiB of memory are set aside for your containers.
         </>
       }
@@ -53,7 +53,7 @@ export function Step1Engine({ n, status, setStatus, pass }: StepProps) {
             {phase === "failed" ? "Try again" : "Start the engine"}
           </Button>
         ) : (
-          <span className="muted">{phase === "running" ? "The engine is already running." : `${phaseInfo(phase).label}…`}</span>
+          <span className="muted">{phase === "running" ? "The engine is running." : `${phaseInfo(phase).label}…`}</span>
         )}
       </div>
       {(phaseInfo(phase).tone === "starting" || phase === "running" || phase === "failed") && <BootSteps phase={phase} reached={reached} />}
