@@ -16,6 +16,7 @@ pub mod agent;
 pub mod backend;
 #[cfg(unix)]
 pub mod daemon;
+pub mod logging;
 pub mod settings;
 pub mod state;
 pub mod transport;

@@ -32,7 +32,7 @@ use tauri::{Manager, WindowEvent};
 use state::AppState;
 
 fn main() -> anyhow::Result<()> {
-    init_logging();
+    berth_host::logging::init_stderr();
     let dirs = StateDirs::from_env().context("Cannot find Berth's directories")?;
     tauri::Builder::default()
         .plugin(tauri_plugin_opener::init())
@@ -95,17 +95,4 @@ fn main() -> anyhow::Result<()> {
         .run(tauri::generate_context!())
         .context("The Berth app failed")?;
     Ok(())
-}
-
-/// Logs to stderr; `BERTH_LOG=debug` for more.
-fn init_logging() {
-    let level = std::env::var("BERTH_LOG")
-        .ok()
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(tracing::Level::INFO);
-    let _ = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .try_init();
 }

@@ -53,24 +53,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Daemon => {
-            init_daemon_logging();
+            berth_host::logging::init_stderr();
             berth_host::daemon::run(dirs).await?;
             Ok(0)
         }
     }
-}
-
-fn init_daemon_logging() {
-    // BERTH_LOG=debug for more.
-    let level = std::env::var("BERTH_LOG")
-        .ok()
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(tracing::Level::INFO);
-    let _ = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .try_init();
 }
 
 pub fn client(dirs: &StateDirs) -> DaemonClient {
