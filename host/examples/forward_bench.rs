@@ -8,7 +8,7 @@
 //!   daemon, no socket or container in the VM);
 //! - `loopback`: 127.0.0.1:LOOPBACK on the host, the same echo server run natively.
 //!
-//! Throughput: MIB MiB written in 256 KiB writes (at most 1 MiB ahead of the echo) while the
+//! Throughput: MIB MiB written in 256 KiB writes (at most 8 MiB ahead of the echo) while the
 //! echo is read back concurrently, timed until the last byte is back (bytes moved each way / time). Setup: CONNS short
 //! connections one after another, each timed from connect to a one-byte echo back.
 //! Every round runs each path once, in an order that rotates; one JSON line per sample.
@@ -28,7 +28,7 @@ use tokio::net::TcpStream;
 const CHUNK: usize = 256 * 1024;
 /// The most bytes in flight (written, not yet echoed back): every path carries the same
 /// steady stream, and a peer that holds bytes back shows as a stall, not as buffering.
-const WINDOW: usize = 1024 * 1024;
+const WINDOW: usize = 8 * 1024 * 1024;
 const PATHS: [&str; 3] = ["published", "vsock", "loopback"];
 
 struct Paths {
@@ -56,12 +56,29 @@ async fn tcp(port: u16) -> anyhow::Result<Box<dyn Duplex>> {
     Ok(Box::new(stream))
 }
 
+/// A sample that takes longer is a stall, reported as one (with the bytes that came back).
+const STALL: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// Writes `total` bytes and reads the echo back at the same time; the elapsed ms.
 async fn throughput(stream: Box<dyn Duplex>, total: usize) -> anyhow::Result<f64> {
+    let echoed = std::cell::Cell::new(0usize);
+    match tokio::time::timeout(STALL, echo_through(stream, total, &echoed)).await {
+        Ok(result) => result,
+        Err(_) => anyhow::bail!(
+            "stalled: {} of {total} bytes echoed after {STALL:?}",
+            echoed.get()
+        ),
+    }
+}
+
+async fn echo_through(
+    stream: Box<dyn Duplex>,
+    total: usize,
+    echoed: &std::cell::Cell<usize>,
+) -> anyhow::Result<f64> {
     let started = Instant::now();
     let (mut rd, mut wr) = tokio::io::split(stream);
-    // Bytes read back so far; the writer stays at most WINDOW ahead of it.
-    let echoed = std::cell::Cell::new(0usize);
+    // `echoed`: bytes read back so far; the writer stays at most WINDOW ahead of it.
     let progress = tokio::sync::Notify::new();
     let writer = async {
         let chunk: Vec<u8> = (0..CHUNK).map(|i| (i % 251) as u8).collect();
@@ -186,10 +203,6 @@ fn main() -> anyhow::Result<()> {
             }
             done += n;
         }
-        println!(
-            "{}",
-            serde_json::json!({"kind": "backend", "name": backend.name()})
-        );
         anyhow::Ok(())
     })
 }

@@ -342,7 +342,9 @@ fn echo_returns_every_byte_and_ends_after_the_host() {
     // Ping-pong first: each echo must come back before the host sends more (an echo the
     // agent held until its next write would hang here).
     for ping in [&b"ping"[..], b"pong"] {
-        stream.write_all(&(ping.len() as u32).to_be_bytes()).unwrap();
+        stream
+            .write_all(&(ping.len() as u32).to_be_bytes())
+            .unwrap();
         stream.write_all(ping).unwrap();
         let mut back = [0u8; 8];
         stream.read_exact(&mut back).unwrap();
