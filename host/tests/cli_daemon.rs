@@ -6,8 +6,9 @@
 //! seen as a `docker-client` event, `berth context` installing a docker context, `berth vm`
 //! (output, exit code, stdin, the cwd in a share), a host port conflict reported without
 //! harm, the daemon SIGKILLed and restarted without rebooting the VM, `berth restart`
-//! (a reboot) with the containers, started again, answering on their ports,
-//! `berth stop`, and `berth doctor`. Host ports used: 18080-18082.
+//! (a reboot) with the containers, started again, answering on their ports, `berth stop`,
+//! `berth reset --export-volumes` (the VM started for the export, then the disk deleted),
+//! and `berth doctor`. Host ports used: 18080-18082.
 //!
 //! The guest image must be built first (`vm-image/build`); `BERTH_VM_IMAGE` points
 //! elsewhere.
@@ -270,6 +271,34 @@ fn check_docker_client_event(berth: &Berth) {
     assert!(seen, "no docker-client event in:\n{events}");
 }
 
+/// `berth reset --export-volumes` on a stopped Berth: it starts the VM to export each
+/// volume as a tar file, then stops it and deletes the data disk.
+fn check_reset_exports_volumes(berth: &Berth) {
+    let dir = berth.home.path().join("exported");
+    let disk = berth.home.path().join("data.img");
+    assert!(disk.exists(), "no data disk at {}", disk.display());
+    let dir_arg = dir.to_string_lossy().into_owned();
+    let out = berth.ok(&["reset", "--yes", "--export-volumes", &dir_arg]);
+    assert!(out.contains("Exporting volume keep"), "{out}");
+    let archive = dir.join("keep.tar");
+    let listing = Command::new("tar")
+        .args(["-xOf"])
+        .arg(&archive)
+        .arg("./file")
+        .output()
+        .expect("tar");
+    assert_eq!(
+        String::from_utf8_lossy(&listing.stdout),
+        "kept\n",
+        "{}: {}",
+        archive.display(),
+        text(&listing)
+    );
+    assert!(!dir.join("keep.tar.partial").exists());
+    assert!(!disk.exists(), "the data disk is still there");
+    assert_eq!(berth.output(&["status"]).status.code(), Some(1));
+}
+
 fn uptime_ms(status: &Value) -> u64 {
     status["agent"]["uptime_ms"]
         .as_u64()
@@ -494,6 +523,19 @@ fn cli_starts_serves_docker_forwards_ports_and_reattaches_after_a_daemon_kill() 
     assert!(page.contains("200"), "{page}");
     check_udp_echo("the UDP echo after the reboot");
 
+    // A volume with data, for the reset below.
+    berth.docker(&["volume", "create", "keep"]);
+    berth.docker(&[
+        "run",
+        "--rm",
+        "-v",
+        "keep:/v",
+        "berth/hello",
+        "sh",
+        "-c",
+        "echo kept > /v/file",
+    ]);
+
     // Stop: the VM goes, and the daemon with it.
     let qemu = berth.pid("qemu.pid").expect("a qemu pid file");
     let daemon = berth.pid("daemon.pid").expect("a daemon pid file");
@@ -511,5 +553,6 @@ fn cli_starts_serves_docker_forwards_ports_and_reattaches_after_a_daemon_kill() 
         "{}",
         text(&out)
     );
+    check_reset_exports_volumes(&berth);
     eprintln!("whole walk: {:?}", started.elapsed());
 }
