@@ -6,7 +6,8 @@
 //! seen as a `docker-client` event, `berth context` installing a docker context, `berth vm`
 //! (output, exit code, stdin, the cwd in a share), a host port conflict reported without
 //! harm, the daemon SIGKILLed and restarted without rebooting the VM, `berth restart`
-//! (a reboot) with the containers, started again, answering on their ports, `berth stop`,
+//! (a reboot) with the `--restart always` containers back and answering on their ports,
+//! `berth stop`,
 //! `berth reset --export-volumes` (the VM started for the export, then the disk deleted),
 //! and `berth doctor`. Host ports used: 18080-18082.
 //!
@@ -502,9 +503,8 @@ fn cli_starts_serves_docker_forwards_ports_and_reattaches_after_a_daemon_kill() 
     assert!(page.contains("200"), "{page}");
     drop(holder);
 
-    // A reboot: the containers' published ports answer on the host again. The engine does
-    // not restart `--restart always` containers at boot yet (the agent's shutdown stops
-    // them as `docker stop` would), so they are started again by hand.
+    // A reboot: the `--restart always` containers (web, udp-echo) come back by themselves,
+    // and their published ports answer on the host again.
     let before = uptime_ms(&berth.status());
     let out = berth.ok(&["restart"]);
     assert!(out.contains("Engine ready"), "{out}");
@@ -514,7 +514,8 @@ fn cli_starts_serves_docker_forwards_ports_and_reattaches_after_a_daemon_kill() 
         uptime_ms(&status) < before,
         "not rebooted: {status} vs {before}"
     );
-    berth.docker(&["start", "web", "udp-echo"]);
+    let running = berth.docker(&["inspect", "-f", "{{.State.Running}}", "web", "udp-echo"]);
+    assert_eq!(running, "true\ntrue\n", "after the reboot");
     let page = wait_until(
         "port 18080 after the reboot",
         Duration::from_secs(60),

@@ -9,6 +9,7 @@
 //!
 //! [`HalfClose`]: berth_protocol::halfclose::HalfClose
 
+use berth_protocol::halfclose::COPY_BUF;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -55,7 +56,8 @@ async fn serve_client(mut client: UnixStream, shared: Shared) {
     if guest.write_all(&first[..n]).await.is_err() {
         return;
     }
-    let _ = tokio::io::copy_bidirectional(&mut client, &mut guest).await;
+    let _ =
+        tokio::io::copy_bidirectional_with_sizes(&mut client, &mut guest, COPY_BUF, COPY_BUF).await;
 }
 
 /// The `User-Agent` header of an HTTP request head (or the part of it at hand).

@@ -6,6 +6,7 @@
 //!
 //! [`HalfClose`]: berth_protocol::halfclose::HalfClose
 
+use berth_protocol::halfclose::COPY_BUF;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -178,7 +179,13 @@ async fn serve_tcp(listener: TcpListener, shared: Shared, port: u16) {
             };
             match guest {
                 Ok(mut guest) => {
-                    let _ = tokio::io::copy_bidirectional(&mut client, &mut guest).await;
+                    let _ = tokio::io::copy_bidirectional_with_sizes(
+                        &mut client,
+                        &mut guest,
+                        COPY_BUF,
+                        COPY_BUF,
+                    )
+                    .await;
                 }
                 Err(e) => tracing::debug!("port {port}: {e}"),
             }

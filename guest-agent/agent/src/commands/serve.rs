@@ -17,6 +17,9 @@ pub fn serve(cli: &Cli, socket: &Path, vsock_port: Option<u32>) -> anyhow::Resul
         engine.restrict_binds(SharedPaths::new(&cli.shared_paths, &internal));
         tracing::info!(shared = ?cli.shared_paths, "bind mounts only from shared folders");
     }
+    // Before the socket exists: whoever finds the API up (the host after a VM boot) finds
+    // the `always` and `unless-stopped` containers running again, as with dockerd.
+    engine.start_by_policy();
     let daemon = DaemonInfo {
         root: cli.root.clone(),
         id: engine_id(&cli.root)?,

@@ -4,6 +4,7 @@
 //! the `Ok` line the bytes travel in half-close frames (berth_protocol::halfclose), because
 //! not every vsock transport carries a one-way shutdown. UDP: [`super::forward_udp`].
 
+use berth_protocol::halfclose::COPY_BUF;
 use berth_protocol::{Proto, Response};
 use tokio::net::TcpStream;
 
@@ -23,7 +24,7 @@ pub async fn forward<S: Stream>(mut conn: Conn<S>, proto: Proto, port: u16) -> s
     let _ = tcp.set_nodelay(true);
     reply(&mut conn, &Response::Ok).await?;
     let mut conn = berth_protocol::halfclose::HalfClose::new(conn);
-    tokio::io::copy_bidirectional(&mut conn, &mut tcp)
+    tokio::io::copy_bidirectional_with_sizes(&mut conn, &mut tcp, COPY_BUF, COPY_BUF)
         .await
         .map(drop)
 }

@@ -30,7 +30,8 @@ pub async fn power_down(ctx: Arc<Context>, stop_timeout_secs: u32) -> ! {
 }
 
 /// Stops every running container at once (each gets the full timeout, as `docker stop`
-/// gives it).
+/// gives it). `berth-shutdown=1`: a shutdown is no stop by the user, so the containers'
+/// restart policies bring them back when the engine next starts (docker's rule).
 async fn stop_containers(socket: &Path, timeout: u32) {
     let running = match docker::get_json(socket, "/containers/json").await {
         Ok(list) => list,
@@ -51,7 +52,7 @@ async fn stop_containers(socket: &Path, timeout: u32) {
     let stops = ids.into_iter().map(|id| {
         let socket = socket.to_path_buf();
         tokio::spawn(async move {
-            let path = format!("/containers/{id}/stop?t={timeout}");
+            let path = format!("/containers/{id}/stop?t={timeout}&berth-shutdown=1");
             if let Err(e) = docker::post(&socket, &path).await {
                 super::console::warn(&format!("cannot stop {id}: {}", super::console::chain(&e)));
             }

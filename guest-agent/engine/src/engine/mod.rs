@@ -14,6 +14,7 @@
 
 mod attach;
 mod attach_socket;
+mod autostart;
 pub mod build;
 mod console;
 mod copy;
@@ -34,6 +35,8 @@ mod tests_fixture;
 mod tests_root;
 #[cfg(test)]
 mod tests_root_autoremove;
+#[cfg(test)]
+mod tests_root_autostart;
 #[cfg(test)]
 mod tests_root_gc;
 #[cfg(test)]
@@ -73,7 +76,7 @@ pub use error::{EngineError, Result};
 pub use exec::{ExecConfig, ExecError, ExecStdio};
 pub use exec_tty::{set_window_size, RawTerminal};
 pub use images::{ImageDeleted, ImageRemoveError, ImagesPruned};
-pub use lifecycle::ErrorKind;
+pub use lifecycle::{ErrorKind, StopBy};
 pub use network::NetworkCallError;
 pub use stats::{Stats, StatsError};
 use supervisor::Supervisor;
@@ -233,11 +236,17 @@ impl Engine {
     }
 
     /// The stop signal, then SIGKILL after `timeout` seconds (default: the container's
-    /// stop timeout, else 10).
+    /// stop timeout, else 10): `docker stop`, a stop by the user.
     pub fn stop(&self, reference: &str, timeout: Option<u32>) -> Result<()> {
+        self.stop_by(reference, timeout, StopBy::User)
+    }
+
+    /// [`Engine::stop`] for `by`: the VM's power-down stops with [`StopBy::Shutdown`], so
+    /// that restart policies bring the container back at the next boot.
+    pub fn stop_by(&self, reference: &str, timeout: Option<u32>, by: StopBy) -> Result<()> {
         self.inner.locked(reference, |ctx, record| {
             self.inner.cancel_restart(&record.id);
-            let status = lifecycle::stop(ctx, record, timeout)?;
+            let status = lifecycle::stop(ctx, record, timeout, by)?;
             self.inner.publish_stopped(record, &status);
             // The stop recorded the exit itself, so `sync` will not see it end: `--rm`
             // applies here.
@@ -261,7 +270,7 @@ impl Engine {
     pub fn restart(&self, reference: &str, timeout: Option<u32>) -> Result<()> {
         self.inner.locked(reference, |ctx, record| {
             self.inner.cancel_restart(&record.id);
-            match lifecycle::stop(ctx, record, timeout) {
+            match lifecycle::stop(ctx, record, timeout, StopBy::User) {
                 Ok(status) => self.inner.publish_stopped(record, &status),
                 Err(lifecycle::LifecycleError::AlreadyStopped(_)) => {}
                 Err(e) => return Err(e),

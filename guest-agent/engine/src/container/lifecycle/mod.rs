@@ -29,10 +29,10 @@ use crate::volume::VolumeStore;
 pub use create::create;
 pub use error::{chain, ErrorKind, LifecycleError, Result};
 pub use identity::MonitorIdentity;
-pub use policy::{backoff, should_restart};
+pub use policy::{backoff, should_restart, starts_with_daemon};
 pub use remove::remove;
 pub use start::start;
-pub use stop::{kill, pause, stop, unpause, wait};
+pub use stop::{kill, pause, stop, unpause, wait, StopBy};
 pub use sync::{is_active, sync, Synced};
 
 /// Everything a lifecycle operation works with.

@@ -1,10 +1,11 @@
 //! Restart policies, decided from the status a container ended with: docker's rules and
-//! its back-off (100 ms, doubling with each restart, capped; reset by a run of 10 s).
+//! its back-off (100 ms, doubling with each restart, capped; reset by a run of 10 s), and
+//! which stopped containers a daemon starts as it starts (docker's restore).
 
 use std::time::Duration;
 
 use crate::container::config::RestartPolicy;
-use crate::container::record::ContainerStatus;
+use crate::container::record::{ContainerStatus, Status};
 use crate::logs::parse_rfc3339;
 
 const FIRST_DELAY: Duration = Duration::from_millis(100);
@@ -23,9 +24,34 @@ pub fn should_restart(policy: RestartPolicy, status: &ContainerStatus) -> bool {
         RestartPolicy::No => false,
         RestartPolicy::Always | RestartPolicy::UnlessStopped => true,
         RestartPolicy::OnFailure { max_retries } => {
-            status.exit_code != 0 && (max_retries == 0 || status.restart_count < max_retries)
+            status.exit_code != 0 && retries_left(max_retries, status)
         }
     }
+}
+
+/// Whether a daemon that starts (the API server's engine; the VM's boot) starts this
+/// stopped (exited or dead) container, as docker's restore does: `always` even after a
+/// stop by the user, `unless-stopped` unless the user stopped it, `on-failure` after a
+/// non-zero exit (or a run whose monitor vanished: the machine went down under it) with
+/// retries left. A daemon's shutdown stop is no stop by the user (`StopBy::Shutdown`).
+pub fn starts_with_daemon(policy: RestartPolicy, status: &ContainerStatus) -> bool {
+    if !matches!(status.status, Status::Exited | Status::Dead) {
+        return false;
+    }
+    match policy {
+        RestartPolicy::No => false,
+        RestartPolicy::Always => true,
+        RestartPolicy::UnlessStopped => !status.stopped_by_user,
+        RestartPolicy::OnFailure { max_retries } => {
+            (status.exit_code != 0 || status.status == Status::Dead)
+                && retries_left(max_retries, status)
+        }
+    }
+}
+
+/// `on-failure:N` has restarts left (N = 0: no limit).
+fn retries_left(max_retries: u32, status: &ContainerStatus) -> bool {
+    max_retries == 0 || status.restart_count < max_retries
 }
 
 /// How long to wait before restarting a container that ended with `status`.
@@ -74,6 +100,39 @@ mod tests {
         for (policy, status, want) in cases {
             assert_eq!(
                 should_restart(policy, &status),
+                want,
+                "{policy:?} {status:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn daemon_start_follows_docker_restore() {
+        let exited = |code, restarts, by_user| ContainerStatus {
+            status: Status::Exited,
+            ..ended(code, restarts, by_user)
+        };
+        let dead = ContainerStatus {
+            status: Status::Dead,
+            ..ended(0, 0, false)
+        };
+        let on_failure = |n| RestartPolicy::OnFailure { max_retries: n };
+        let cases = [
+            (RestartPolicy::No, exited(137, 0, false), false),
+            (RestartPolicy::Always, exited(143, 0, false), true),
+            (RestartPolicy::Always, exited(137, 0, true), true),
+            (RestartPolicy::Always, dead.clone(), true),
+            (RestartPolicy::Always, ended(0, 0, false), false), // created, never run
+            (RestartPolicy::UnlessStopped, exited(143, 0, false), true),
+            (RestartPolicy::UnlessStopped, exited(143, 0, true), false),
+            (on_failure(2), exited(0, 0, false), false),
+            (on_failure(2), exited(143, 1, false), true),
+            (on_failure(2), exited(1, 2, false), false),
+            (on_failure(0), dead, true),
+        ];
+        for (policy, status, want) in cases {
+            assert_eq!(
+                starts_with_daemon(policy, &status),
                 want,
                 "{policy:?} {status:?}"
             );

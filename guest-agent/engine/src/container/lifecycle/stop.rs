@@ -25,18 +25,36 @@ fn pause_and_back_off(poll: &mut Duration) {
     *poll = (*poll * 2).min(POLL);
 }
 
-/// Stops a running (or paused) container and records it as stopped by the user, so no
+/// Who asks for a stop: it decides what the restart policies make of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopBy {
+    /// `docker stop`: no policy restarts the container while this engine runs, and
+    /// `unless-stopped` keeps it stopped at the next daemon start too.
+    User,
+    /// The machine shutting down (the VM agent's power-down): as docker's daemon
+    /// shutdown, no stop by the user, so `always` and `unless-stopped` containers start
+    /// again at the next daemon start (`policy::starts_with_daemon`).
+    Shutdown,
+}
+
+/// Stops a running (or paused) container; by the user, it is recorded as such, so no
 /// restart policy brings it back. `timeout` (seconds) defaults to the container's
 /// `stop_timeout`, else 10.
-pub fn stop(ctx: &Ctx, record: &ContainerRecord, timeout: Option<u32>) -> Result<ContainerStatus> {
+pub fn stop(
+    ctx: &Ctx,
+    record: &ContainerRecord,
+    timeout: Option<u32>,
+    by: StopBy,
+) -> Result<ContainerStatus> {
     let id = &record.id;
+    let by_user = by == StopBy::User;
     let mut status = ctx.containers.status(id)?;
     match status.status {
         Status::Running | Status::Paused => {}
         // Between two runs nothing runs: the stop only cancels the restart.
         Status::Restarting => {
             status.status = Status::Exited;
-            status.stopped_by_user = true;
+            status.stopped_by_user |= by_user;
             ctx.containers.set_status(id, &status)?;
             return Ok(status);
         }
@@ -46,8 +64,13 @@ pub fn stop(ctx: &Ctx, record: &ContainerRecord, timeout: Option<u32>) -> Result
         }
     }
     // Saved first: an engine killed during the stop must not restart the container later.
-    status.stopped_by_user = true;
-    ctx.containers.set_status(id, &status)?;
+    // A shutdown's stop leaves the flag as it is (false: the container runs), and holds
+    // the container's lock until the exit is recorded, so the supervisor never sees this
+    // exit as one to restart after.
+    if by_user {
+        status.stopped_by_user = true;
+        ctx.containers.set_status(id, &status)?;
+    }
     let dir = ctx.containers.container_dir(id);
     let timeout = timeout
         .or(record.config.stop_timeout)

@@ -5,7 +5,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use berth_engine::container::lifecycle::LifecycleError;
-use berth_engine::engine::{Engine, EngineError};
+use berth_engine::engine::{Engine, EngineError, StopBy};
 use serde::Deserialize;
 
 use crate::api::error::{ApiError, ApiResult};
@@ -16,6 +16,12 @@ use crate::api::state::AppState;
 pub struct StopQuery {
     t: Option<i64>,
     signal: Option<String>,
+    /// Berth's own, not docker's: the VM agent's power-down stops with
+    /// `berth-shutdown=1`, which does not count as a stop by the user (`StopBy::Shutdown`),
+    /// so `always` and `unless-stopped` containers start again at the next boot, as
+    /// docker's daemon shutdown leaves them. Ignored by `restart`.
+    #[serde(default, rename = "berth-shutdown", deserialize_with = "docker_bool")]
+    shutdown: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -79,9 +85,13 @@ pub async fn stop(
     Query(query): Query<StopQuery>,
 ) -> ApiResult<StatusCode> {
     let t = timeout(query.t);
+    let by = match query.shutdown {
+        true => StopBy::Shutdown,
+        false => StopBy::User,
+    };
     verb(&state, id, move |engine, id| {
         signal_first(engine, id, query.signal.as_deref())?;
-        Ok(engine.stop(id, t)?)
+        Ok(engine.stop_by(id, t, by)?)
     })
     .await
 }
