@@ -117,6 +117,7 @@ impl QemuBackend {
         vhost::stop(files);
         virtiofs::stop(files);
         self.wait_reaped();
+        self.wait_unlocked(files);
         if dead {
             Ok(())
         } else {
@@ -133,6 +134,19 @@ impl QemuBackend {
         if let Some(reaped) = reaped {
             wait_until(Duration::from_secs(2), || reaped.load(Ordering::SeqCst));
         }
+    }
+
+    /// A VM this process did not start (a reattached daemon's) has no reaper to wait for:
+    /// its exit is complete once its lock is free. The kernel frees a process's memory
+    /// before it closes its files, so the pid looks gone a moment before the lock goes,
+    /// and a boot right after (`berth restart`) would find the VM "already running".
+    fn wait_unlocked(&self, files: &Files) {
+        if self.inner().reaped.is_some() {
+            return;
+        }
+        wait_until(Duration::from_secs(5), || {
+            crate::state::VmLock::acquire(&files.lock()).is_ok()
+        });
     }
 
     pub fn pid(&self) -> Option<u32> {
