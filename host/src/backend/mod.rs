@@ -37,6 +37,16 @@ pub struct Share {
     pub read_only: bool,
 }
 
+impl Share {
+    pub fn new(tag: impl Into<String>, host_path: impl Into<PathBuf>, read_only: bool) -> Share {
+        Share {
+            tag: tag.into(),
+            host_path: host_path.into(),
+            read_only,
+        }
+    }
+}
+
 /// What the VM is doing, as far as the backend can tell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
@@ -158,20 +168,12 @@ fn percent_encode(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    fn share(tag: &str, path: &str, read_only: bool) -> Share {
-        Share {
-            tag: tag.into(),
-            host_path: path.into(),
-            read_only,
-        }
-    }
-
     #[test]
     fn the_cmdline_survives_spaces_commas_and_colons() {
         assert_eq!(shares_cmdline(&[]), "");
         let line = shares_cmdline(&[
-            share("home", "/home/me", false),
-            share("odd", "/srv/My Files,v2:x%/é", true),
+            Share::new("home", "/home/me", false),
+            Share::new("odd", "/srv/My Files,v2:x%/é", true),
         ]);
         assert_eq!(
             line,

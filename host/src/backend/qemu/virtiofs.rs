@@ -149,14 +149,6 @@ pub fn stop(files: &Files) {
 mod tests {
     use super::*;
 
-    fn share(tag: &str, path: &str, read_only: bool) -> Share {
-        Share {
-            tag: tag.into(),
-            host_path: path.into(),
-            read_only,
-        }
-    }
-
     #[test]
     fn virtiofsd_arguments() {
         let join = |a: Vec<OsString>| {
@@ -166,7 +158,7 @@ mod tests {
                 .join(" ")
         };
         let root = join(args(
-            &share("s0", "/home/me", true),
+            &Share::new("s0", "/home/me", true),
             Path::new("/run/b/virtiofs-0.sock"),
             true,
         ));
@@ -176,7 +168,7 @@ mod tests {
         assert!(root.contains("--readonly"), "{root}");
         assert!(root.contains("--inode-file-handles=prefer"), "{root}");
         let user = join(args(
-            &share("s0", "/home/me", false),
+            &Share::new("s0", "/home/me", false),
             Path::new("/s"),
             false,
         ));
@@ -188,14 +180,14 @@ mod tests {
     fn bad_shares_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let ok = dir.path().to_str().unwrap();
-        assert!(check(&[share("a", ok, false)]).is_ok());
+        assert!(check(&[Share::new("a", ok, false)]).is_ok());
         let cases = [
-            vec![share("a", "relative/dir", false)],
-            vec![share("a", "/no/such/dir", false)],
-            vec![share("", ok, false)],
-            vec![share("has space", ok, false)],
-            vec![share(&"t".repeat(37), ok, false)],
-            vec![share("a", ok, false), share("a", ok, false)],
+            vec![Share::new("a", "relative/dir", false)],
+            vec![Share::new("a", "/no/such/dir", false)],
+            vec![Share::new("", ok, false)],
+            vec![Share::new("has space", ok, false)],
+            vec![Share::new(&"t".repeat(37), ok, false)],
+            vec![Share::new("a", ok, false), Share::new("a", ok, false)],
         ];
         for case in cases {
             assert!(check(&case).is_err(), "{case:?}");
