@@ -186,7 +186,7 @@ mod tests {
             vec![Share::new("a", "/no/such/dir", false)],
             vec![Share::new("", ok, false)],
             vec![Share::new("has space", ok, false)],
-            vec![Share::new(&"t".repeat(37), ok, false)],
+            vec![Share::new("t".repeat(37), ok, false)],
             vec![Share::new("a", ok, false), Share::new("a", ok, false)],
         ];
         for case in cases {
