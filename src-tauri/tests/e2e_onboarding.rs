@@ -349,12 +349,25 @@ async fn a_newcomer_completes_the_onboarding_and_manages_a_container() {
         "tauri:options".into(),
         serde_json::json!({ "application": app }),
     );
-    let client = ClientBuilder::rustls()
-        .expect("a WebDriver client")
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{}", world.driver_port))
-        .await
-        .unwrap_or_else(|e| panic!("a WebDriver session: {e}\n{}", world.logs()));
+    // tauri-driver listens before the WebKitWebDriver it starts does: a session asked
+    // for too early fails to connect, so it is asked again for a while.
+    let url = format!("http://127.0.0.1:{}", world.driver_port);
+    let start = Instant::now();
+    let client = loop {
+        match ClientBuilder::rustls()
+            .expect("a WebDriver client")
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(client) => break client,
+            Err(e) if start.elapsed() < UI_TIMEOUT => {
+                eprintln!("no WebDriver session yet ({e}); asking again");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => panic!("a WebDriver session: {e}\n{}", world.logs()),
+        }
+    };
     let ui = Ui {
         client,
         world: &world,
