@@ -338,6 +338,14 @@ fn cli_starts_serves_docker_forwards_ports_and_reattaches_after_a_daemon_kill() 
         "{accel}"
     );
     eprintln!("doctor: accelerator {accel}");
+    // scripts/setup installs Berth's build of the vsock device (a stock one stalls two-way
+    // streams); the doctor tells them apart.
+    let vsock = check("vsock");
+    assert_eq!(vsock["verdict"], "ok", "{vsock}");
+    assert!(
+        vsock["detail"].as_str().unwrap().contains("+berth."),
+        "{vsock}"
+    );
     // Shares need virtiofsd; without it the VM boots with none.
     let virtiofs = check("virtiofsd")["verdict"] == "ok";
     let shares = if virtiofs {

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use super::args::Accel;
-use super::binary::qemu_version;
+use super::binary::version_line;
 use super::files::Files;
 use super::process::wait_until;
 use crate::backend::{BackendError, Result};
@@ -114,7 +114,7 @@ fn cache_key(setup: &ProbeSetup) -> Result<String> {
         .map_or(0, |d| d.as_secs());
     Ok(format!(
         "{}|{}|{}|{}",
-        qemu_version(&setup.qemu)?,
+        version_line(&setup.qemu)?,
         setup.kernel.display(),
         meta.len(),
         mtime

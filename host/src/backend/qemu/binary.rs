@@ -55,10 +55,22 @@ fn find_helper(name: &str, path_var: Option<&OsStr>) -> Option<PathBuf> {
 pub fn find_vhost_device_vsock(path_var: Option<&OsStr>) -> Result<PathBuf, BackendError> {
     find_helper(VHOST_DEVICE_VSOCK, path_var).ok_or_else(|| BackendError::Missing {
         what: VHOST_DEVICE_VSOCK.into(),
-        hint: "this host has no /dev/vhost-vsock, so Berth needs rust-vmm's device: \
-                   `cargo install vhost-device-vsock`"
+        hint: "this host has no /dev/vhost-vsock, so Berth needs rust-vmm's device: run \
+               scripts/vhost-device-vsock/install from Berth's source (scripts/setup does)"
             .into(),
     })
+}
+
+/// What Berth's build of vhost-device-vsock adds to its version
+/// (scripts/vhost-device-vsock/flush-on-writable.patch).
+pub const VHOST_DEVICE_VSOCK_BERTH_BUILD: &str = "+berth.";
+
+/// The device's `--version` line, and whether it is Berth's build: a stock 0.3.0 stalls
+/// two-way streams (published ports, the Docker socket) under load.
+pub fn vhost_device_vsock_version(binary: &Path) -> Result<(String, bool), BackendError> {
+    let version = version_line(binary)?;
+    let berth = version.contains(VHOST_DEVICE_VSOCK_BERTH_BUILD);
+    Ok((version, berth))
 }
 
 /// virtiofsd (rust-vmm's, serving shared folders): on PATH, else where `cargo install` or
@@ -72,14 +84,18 @@ pub fn find_virtiofsd(path_var: Option<&OsStr>) -> Result<PathBuf, BackendError>
     })
 }
 
-/// `qemu-system-x86_64 --version`'s first line (part of the KVM verdict's cache key).
-pub fn qemu_version(qemu: &Path) -> Result<String, BackendError> {
-    let out = Command::new(qemu)
+/// The first line a program prints for `--version`: QEMU's is part of the KVM verdict's
+/// cache key; vhost-device-vsock's tells Berth's build from a stock one.
+pub fn version_line(program: &Path) -> Result<String, BackendError> {
+    let out = Command::new(program)
         .arg("--version")
         .stdin(Stdio::null())
         .stderr(Stdio::null())
         .output()
-        .map_err(BackendError::io(format!("Cannot run {}", qemu.display())))?;
+        .map_err(BackendError::io(format!(
+            "Cannot run {}",
+            program.display()
+        )))?;
     let text = String::from_utf8_lossy(&out.stdout);
     Ok(text.lines().next().unwrap_or("unknown").trim().to_string())
 }

@@ -13,6 +13,13 @@ use super::files::{read_pid, Files};
 use super::process::{alive, signal, spawn_helper, wait_until, Helper};
 use crate::backend::Result;
 
+/// The device's per-connection buffer for the guest's bytes, which is also the credit it
+/// grants the guest. 256 KiB instead of the default 64 KiB roughly doubles a stream's
+/// throughput. Not more: the guest kernel caps its credit at its own socket buffer
+/// (256 KiB), and the device sends a credit update only once three quarters of this size
+/// has drained, so a larger size would leave both sides waiting.
+const TX_BUFFER_SIZE: u32 = 256 * 1024;
+
 /// Starts the device for `cid` and waits until its vhost-user socket exists.
 pub fn start(binary: &Path, files: &Files, cid: u32) -> Result<Child> {
     stop(files);
@@ -26,7 +33,9 @@ pub fn start(binary: &Path, files: &Files, cid: u32) -> Result<Child> {
         .arg("--socket")
         .arg(files.vhost_user())
         .arg("--uds-path")
-        .arg(files.hybrid_vsock());
+        .arg(files.hybrid_vsock())
+        .arg("--tx-buffer-size")
+        .arg(TX_BUFFER_SIZE.to_string());
     spawn_helper(
         command,
         Helper {

@@ -148,7 +148,7 @@ mod linux {
             Some(q) => check(
                 "qemu",
                 Verdict::Ok,
-                binary::qemu_version(q).unwrap_or_else(|_| q.display().to_string()),
+                binary::version_line(q).unwrap_or_else(|_| q.display().to_string()),
             ),
             None => check(
                 "qemu",
@@ -168,11 +168,21 @@ mod linux {
             check("vsock", Verdict::Ok, "vhost-vsock (/dev/vhost-vsock)")
         } else {
             match binary::find_vhost_device_vsock(path.as_deref()) {
-                Ok(p) => check(
-                    "vsock",
-                    Verdict::Ok,
-                    format!("vhost-device-vsock ({})", p.display()),
-                ),
+                Ok(p) => match binary::vhost_device_vsock_version(&p) {
+                    Ok((version, true)) => {
+                        check("vsock", Verdict::Ok, format!("{version} ({})", p.display()))
+                    }
+                    Ok((version, false)) => check(
+                        "vsock",
+                        Verdict::Warn,
+                        format!(
+                            "{version} ({}) is a stock build, which can stall two-way streams \
+                             under load: install Berth's with scripts/vhost-device-vsock/install",
+                            p.display()
+                        ),
+                    ),
+                    Err(e) => check("vsock", Verdict::Fail, e.to_string()),
+                },
                 Err(e) => check("vsock", Verdict::Fail, e.to_string()),
             }
         });
