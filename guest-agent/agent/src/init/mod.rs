@@ -53,7 +53,10 @@ fn run() -> anyhow::Result<std::convert::Infallible> {
     let early = modules::load(modules::Stage::Early);
     console::info(&format!("{early} kernel modules for vsock loaded"));
     std::fs::create_dir_all("/run/berth").context("Cannot create /run/berth")?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    // Two workers, one per vCPU: a forwarded stream copies each direction on its own
+    // (control/forward.rs).
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .context("Cannot start the async runtime")?;
