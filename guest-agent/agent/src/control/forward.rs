@@ -9,15 +9,12 @@
 //! limited by under TCG (one thread doing both directions held a published port to half
 //! the raw channel's throughput).
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
 use berth_protocol::halfclose::{HalfClose, COPY_BUF};
 use berth_protocol::{Proto, Response};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::task::JoinHandle;
+use tokio::task::JoinError;
+use tokio_util::task::AbortOnDropHandle;
 
 use super::{reply, Conn, Stream};
 
@@ -36,10 +33,16 @@ pub async fn forward<S: Stream>(mut conn: Conn<S>, proto: Proto, port: u16) -> s
     reply(&mut conn, &Response::Ok).await?;
     let (from_host, to_host) = tokio::io::split(HalfClose::new(conn));
     let (from_port, to_port) = tcp.into_split();
-    let inbound = AbortOnDrop(tokio::spawn(pipe(from_host, to_port)));
-    let outbound = AbortOnDrop(tokio::spawn(pipe(from_port, to_host)));
+    let inbound = AbortOnDropHandle::new(tokio::spawn(pipe(from_host, to_port)));
+    let outbound = AbortOnDropHandle::new(tokio::spawn(pipe(from_port, to_host)));
     // The first error ends both (dropping the other aborts it), as copy_bidirectional did.
-    tokio::try_join!(inbound, outbound).map(drop)
+    let joined = |copied: Result<std::io::Result<()>, JoinError>| {
+        copied.unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    };
+    tokio::try_join!(async { joined(inbound.await) }, async {
+        joined(outbound.await)
+    })
+    .map(drop)
 }
 
 /// Copies until `from` ends, then ends `to`'s direction. Every chunk is flushed: HalfClose
@@ -57,24 +60,5 @@ where
         }
         to.write_all(&buf[..n]).await?;
         to.flush().await?;
-    }
-}
-
-/// A spawned copy, aborted when the forward that started it ends early.
-struct AbortOnDrop(JoinHandle<std::io::Result<()>>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-impl Future for AbortOnDrop {
-    type Output = std::io::Result<()>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.0)
-            .poll(cx)
-            .map(|joined| joined.unwrap_or_else(|e| Err(std::io::Error::other(e))))
     }
 }
