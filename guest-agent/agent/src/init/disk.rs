@@ -19,8 +19,10 @@ pub const DATA_DIR: &str = "/var/lib/berth";
 /// The span checked at each end of the disk.
 const CHECKED: u64 = 1024 * 1024;
 /// How long to wait for the block device to appear (its driver may be a module that was
-/// just loaded).
-const DEVICE_WAIT: Duration = Duration::from_secs(3);
+/// just loaded). Long: the host attached this disk, and giving up means running on tmpfs,
+/// where the user's containers look gone. 3 s was not enough for a TCG guest on a loaded
+/// host (the CLI story once found its containers missing after a reboot).
+const DEVICE_WAIT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DiskError {
