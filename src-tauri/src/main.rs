@@ -10,6 +10,7 @@ mod engine;
 mod error;
 mod host_info;
 mod images;
+mod login;
 mod logs;
 mod menu;
 mod notify;
@@ -37,16 +38,31 @@ fn main() -> anyhow::Result<()> {
     tauri::Builder::default()
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_notification::init())
-        .plugin(tauri_plugin_autostart::Builder::new().build())
+        .plugin(
+            tauri_plugin_autostart::Builder::new()
+                .args([login::LOGIN_ARG])
+                .build(),
+        )
         .manage(AppState::new(dirs))
         .menu(menu::build)
         .on_menu_event(menu::on_event)
         .setup(|app| {
             tray::install(app.handle());
             notify::spawn_monitor(app.handle().clone());
+            if login::launched_at_login(std::env::args()) {
+                login::start(app.handle());
+            }
             Ok(())
         })
         .on_window_event(|window, event| {
+            // With a tray, closing the window hides it: the app and its notifications
+            // stay, as with Docker Desktop. Quit is in the tray and the File menu.
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                if window.try_state::<tray::Tray>().is_some() {
+                    api.prevent_close();
+                    let _ = window.hide();
+                }
+            }
             // A closed window's streams and terminals end with it.
             if let WindowEvent::Destroyed = event {
                 let state = window.state::<AppState>();

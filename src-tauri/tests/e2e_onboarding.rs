@@ -6,14 +6,25 @@
 //! logs, types in its terminal, stops and removes it. A screenshot of each main view is
 //! saved under `<target>/tmp/screenshots/` (the README shows copies from docs/screenshots).
 //!
-//! Needs root, QEMU, the guest image (`vm-image/build`), Xvfb, tauri-driver and
-//! WebKitWebDriver: scripts/setup installs them and CI has them all.
+//! The app runs in a desktop session (a session bus with a tray watcher and dunst, see
+//! `desktop`): the test reads and clicks the tray's menu, sees a port conflict's
+//! notification, turns on start at login and launches the app as the session would at
+//! the next login.
+//!
+//! Needs root, QEMU, the guest image (`vm-image/build`), Xvfb, tauri-driver,
+//! WebKitWebDriver, dbus-daemon, status-notifier-watcher and dunst: scripts/setup
+//! installs them and CI has them all.
+
+mod desktop;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use tokio::task::block_in_place;
+
+use desktop::Desktop;
 
 /// Booting under TCG plus a first boot's disk formatting and demo image load.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(240);
@@ -96,13 +107,31 @@ fn text(out: &Output) -> String {
     )
 }
 
+/// The environment of the app (and of the daemon it spawns) in the test's session.
+fn session_env(command: &mut Command, dir: &Path, display: &str, desktop: &Desktop) {
+    let home = dir.join("home");
+    command
+        .env("DISPLAY", display)
+        .env("HOME", &home)
+        .env("BERTH_HOME", dir.join("berth"))
+        .env("BERTH_VM_IMAGE", image_dir())
+        .env("BERTH_CLI", berth_cli())
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_CACHE_HOME", home.join(".cache"))
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .env("DBUS_SESSION_BUS_ADDRESS", &desktop.bus)
+        .env_remove("XDG_RUNTIME_DIR");
+}
+
 /// Everything one run owns: its homes, Xvfb, tauri-driver and (through the app) the
 /// daemon and VM, stopped on drop.
 struct World {
     dir: tempfile::TempDir,
     shots: PathBuf,
+    display: String,
     _xvfb: Killed,
     _driver: Killed,
+    desktop: Desktop,
     driver_port: u16,
 }
 
@@ -130,30 +159,25 @@ impl World {
         );
         let socket = PathBuf::from(format!("/tmp/.X11-unix/X{display}"));
         wait_until("Xvfb's socket", Duration::from_secs(10), || socket.exists());
+        let display = format!(":{display}");
+        let desktop = Desktop::start(&display, &dir.path().join("desktop"));
 
         // tauri-driver starts WebKitWebDriver, which starts the app: the environment
         // given here is the app's (and the daemon's it spawns).
         let driver_port = free_port();
         let native_port = free_port();
         let log = std::fs::File::create(dir.path().join("driver.log")).unwrap();
+        let mut driver = Command::new(which("tauri-driver"));
+        driver
+            .args(["--port", &driver_port.to_string()])
+            .args(["--native-port", &native_port.to_string()])
+            .args([
+                "--native-driver".as_ref(),
+                which("WebKitWebDriver").as_os_str(),
+            ]);
+        session_env(&mut driver, dir.path(), &display, &desktop);
         let driver = Killed(
-            Command::new(which("tauri-driver"))
-                .args(["--port", &driver_port.to_string()])
-                .args(["--native-port", &native_port.to_string()])
-                .args([
-                    "--native-driver".as_ref(),
-                    which("WebKitWebDriver").as_os_str(),
-                ])
-                .env("DISPLAY", format!(":{display}"))
-                .env("HOME", &home)
-                .env("BERTH_HOME", dir.path().join("berth"))
-                .env("BERTH_VM_IMAGE", image_dir())
-                .env("BERTH_CLI", berth_cli())
-                .env("XDG_CONFIG_HOME", home.join(".config"))
-                .env("XDG_CACHE_HOME", home.join(".cache"))
-                .env("XDG_DATA_HOME", home.join(".local/share"))
-                .env_remove("XDG_RUNTIME_DIR")
-                .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            driver
                 .stdout(log.try_clone().unwrap())
                 .stderr(log)
                 .spawn()
@@ -165,10 +189,16 @@ impl World {
         World {
             dir,
             shots,
+            display,
             _xvfb: xvfb,
             _driver: driver,
+            desktop,
             driver_port,
         }
+    }
+
+    fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
     }
 
     fn berth_home(&self) -> PathBuf {
@@ -458,6 +488,14 @@ async fn a_newcomer_completes_the_onboarding_and_manages_a_container() {
     ui.wait_text("engine-status", "unning", UI_TIMEOUT).await;
     ui.shot("dashboard").await;
 
+    // The tray says so too, with the actions that fit a running engine.
+    let items = block_in_place(|| world.desktop.wait_tray_label("Engine: running", UI_TIMEOUT));
+    let enabled = |label: &str| items.iter().any(|i| i.label == label && i.enabled);
+    assert!(
+        enabled("Stop engine") && enabled("Restart engine") && !enabled("Start engine"),
+        "the tray's menu: {items:?}"
+    );
+
     // A container started from the docker CLI appears in the live list.
     world.docker(&["volume", "create", "e2e-data"]);
     world.docker(&[
@@ -472,7 +510,9 @@ async fn a_newcomer_completes_the_onboarding_and_manages_a_container() {
         "-c",
         "echo hello-from-e2e; exec httpd -f -v -p 80 -h /var/www",
     ]);
-    ui.click("nav-containers").await;
+    // The tray's quick action opens the list.
+    block_in_place(|| world.desktop.tray_click("Containers"));
+    ui.find("view-containers", UI_TIMEOUT).await;
     ui.find("container-row-e2e-hello", UI_TIMEOUT).await;
     ui.shot("containers").await;
     ui.click("container-row-e2e-hello").await;
@@ -560,6 +600,40 @@ async fn a_newcomer_completes_the_onboarding_and_manages_a_container() {
         "the container was not removed: {left}"
     );
 
+    // A port another program holds: a desktop notification says so (the window may be
+    // hidden), and the dashboard shows it in place.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port to hold");
+    let port = taken.local_addr().unwrap().port();
+    world.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "e2e-clash",
+        "-p",
+        &format!("127.0.0.1:{port}:80"),
+        "berth/hello",
+        "httpd",
+        "-f",
+        "-p",
+        "80",
+        "-h",
+        "/var/www",
+    ]);
+    let wanted = format!("127.0.0.1:{port}");
+    block_in_place(|| {
+        world
+            .desktop
+            .wait_for("the port conflict's notification", STEP_TIMEOUT, |d| {
+                let shown = d.notifications();
+                shown.contains("A port could not be published") && shown.contains(&wanted)
+            })
+    });
+    ui.click("nav-dashboard").await;
+    ui.wait_text("port-error", &port.to_string(), UI_TIMEOUT)
+        .await;
+    world.docker(&["rm", "-f", "e2e-clash"]);
+    drop(taken);
+
     // The other main views, for the screenshots (and a look at their contents).
     ui.click("nav-images").await;
     ui.find("image-row-berth/hello", UI_TIMEOUT).await;
@@ -571,5 +645,72 @@ async fn a_newcomer_completes_the_onboarding_and_manages_a_container() {
     ui.find("view-settings", UI_TIMEOUT).await;
     ui.shot("settings").await;
 
+    // Start at login: the switch writes the session's autostart entry and removes it.
+    let autostart = world.home().join(".config/autostart");
+    let entry = || {
+        std::fs::read_dir(&autostart)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|x| x == "desktop"))
+    };
+    let switch = format!("{} label.switch", css("view-settings"));
+    for on in [true, false, true] {
+        ui.click_css(&switch).await;
+        ui.click("settings-save").await;
+        block_in_place(|| {
+            wait_until(
+                &format!(
+                    "the autostart entry {}",
+                    if on { "written" } else { "removed" }
+                ),
+                UI_TIMEOUT,
+                || entry().is_some() == on,
+            )
+        });
+    }
+    let entry = entry().expect("the autostart entry");
+    let desktop_entry = std::fs::read_to_string(&entry).unwrap();
+    let exec = desktop_entry
+        .lines()
+        .find_map(|l| l.strip_prefix("Exec="))
+        .unwrap_or_else(|| panic!("no Exec in {}: {desktop_entry}", entry.display()));
+    let mut words = exec.split_whitespace();
+    let program = words.next().expect("a program to start");
+    let args: Vec<&str> = words.collect();
+    assert_eq!(args, ["--login"], "{desktop_entry}");
+
+    // The next login: with the app quit and the engine stopped, the session runs the
+    // entry; the app starts the engine by itself and stays in the tray.
     let _ = ui.client.close().await;
+    block_in_place(|| {
+        world
+            .desktop
+            .wait_for("the app to quit", UI_TIMEOUT, |d| d.tray_items().is_empty())
+    });
+    let stopped = Command::new(berth_cli())
+        .arg("stop")
+        .env("BERTH_HOME", world.berth_home())
+        .output()
+        .expect("berth stop");
+    assert!(stopped.status.success(), "berth stop: {}", text(&stopped));
+    let mut login = Command::new(program);
+    login.args(&args);
+    session_env(&mut login, world.dir.path(), &world.display, &world.desktop);
+    let log = std::fs::File::create(world.dir.path().join("login.log")).unwrap();
+    let _app = Killed(
+        login
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("the app, as the session starts it"),
+    );
+    block_in_place(|| {
+        world
+            .desktop
+            .wait_tray_label("Engine: running", BOOT_TIMEOUT)
+    });
+    let version = world.docker(&["version", "--format", "{{.Server.Version}}"]);
+    assert!(!version.trim().is_empty(), "the engine answered no version");
 }
