@@ -43,6 +43,8 @@ pub const KEYS: &[&str] = &[
     "disk_size_gib",
     "shares",
     "bind_address",
+    "insecure_registries",
+    "registry_mirrors",
     "vm_image",
 ];
 
@@ -58,6 +60,13 @@ pub struct Settings {
     /// Where published ports listen on the host when the container asked for the default
     /// (loopback). `0.0.0.0` exposes them to the LAN: an opt-in, never the default.
     pub bind_address: IpAddr,
+    /// Registries the engine reaches over plain HTTP or unverified TLS (`host[:port]`),
+    /// as docker's `insecure-registries`; loopback is always insecure. A registry on this
+    /// computer is `host.berth.internal:PORT` from the VM.
+    pub insecure_registries: Vec<String>,
+    /// Tried before Docker Hub for its images (`http[s]://host[:port]`), as docker's
+    /// `registry-mirrors`.
+    pub registry_mirrors: Vec<String>,
     /// The guest image directory (vmlinuz + initramfs.cpio); unset = the built-in search.
     pub vm_image: Option<PathBuf>,
 }
@@ -70,6 +79,8 @@ impl Default for Settings {
             disk_size_gib: 64,
             shares: home_dir().into_iter().collect(),
             bind_address: IpAddr::from([127, 0, 0, 1]),
+            insecure_registries: Vec::new(),
+            registry_mirrors: Vec::new(),
             vm_image: None,
         }
     }
@@ -134,6 +145,8 @@ impl Settings {
             "disk_size_gib" => self.disk_size_gib.to_string(),
             "shares" => join_paths(&self.shares),
             "bind_address" => self.bind_address.to_string(),
+            "insecure_registries" => self.insecure_registries.join(","),
+            "registry_mirrors" => self.registry_mirrors.join(","),
             "vm_image" => self
                 .vm_image
                 .as_ref()
@@ -198,6 +211,13 @@ impl Settings {
                     note: Some("Ports already published keep their listeners".into()),
                 });
             }
+            "insecure_registries" => {
+                self.insecure_registries =
+                    parse_list(value, parse_registry_host).map_err(|r| invalid(&r))?;
+            }
+            "registry_mirrors" => {
+                self.registry_mirrors = parse_list(value, parse_mirror).map_err(|r| invalid(&r))?;
+            }
             "vm_image" => {
                 let value = value.trim();
                 self.vm_image = (!value.is_empty()).then(|| PathBuf::from(value));
@@ -205,6 +225,39 @@ impl Settings {
             other => return Err(SettingsError::UnknownKey(other.into())),
         }
         Ok(restart)
+    }
+
+    /// The registry settings as the guest's init reads them from the kernel command line
+    /// (`berth.insecure=` and `berth.mirrors=`, comma-separated); empty when unset.
+    /// Entries are checked again (a hand-edited settings file skips [`Settings::set`]):
+    /// one with a space would add words of its own to the command line.
+    pub fn registries_cmdline(&self) -> String {
+        let valid = |entries: &[String], parse: fn(&str) -> Result<String, String>| {
+            entries
+                .iter()
+                .filter(|e| match parse(e) {
+                    Ok(_) => true,
+                    Err(reason) => {
+                        tracing::warn!("settings: {reason}; left out");
+                        false
+                    }
+                })
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        [
+            (
+                "berth.insecure",
+                valid(&self.insecure_registries, parse_registry_host),
+            ),
+            ("berth.mirrors", valid(&self.registry_mirrors, parse_mirror)),
+        ]
+        .into_iter()
+        .filter(|(_, list)| !list.is_empty())
+        .map(|(key, list)| format!("{key}={list}"))
+        .collect::<Vec<_>>()
+        .join(" ")
     }
 
     /// The shares as the backend takes them. The home directory is tagged `home`; the
@@ -246,6 +299,80 @@ fn join_paths(paths: &[PathBuf]) -> String {
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// A comma-separated list, each entry checked by `parse`; empty for none. At most 16
+/// entries: they travel on the kernel command line, which is short.
+fn parse_list(
+    value: &str,
+    parse: fn(&str) -> Result<String, String>,
+) -> Result<Vec<String>, String> {
+    let entries: Vec<String> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(parse)
+        .collect::<Result<_, _>>()?;
+    if entries.len() > 16 {
+        return Err("at most 16 entries".into());
+    }
+    Ok(entries)
+}
+
+/// `host[:port]`, `IPv4[:port]` or `[IPv6]:port`, as docker's `insecure-registries`
+/// (no scheme, no path).
+fn parse_registry_host(entry: &str) -> Result<String, String> {
+    let bad = |why: &str| {
+        Err(format!("{entry:?} is not a registry address ({why}); write host[:port], e.g. host.berth.internal:5000"))
+    };
+    if entry.contains("://") {
+        return bad("no scheme");
+    }
+    if entry.contains('/') {
+        return bad("no path");
+    }
+    let (host, port) = match entry.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((ip, port)) if ip.parse::<std::net::Ipv6Addr>().is_ok() => {
+                (ip, port.strip_prefix(':'))
+            }
+            _ => return bad("a bracketed IPv6 address"),
+        },
+        None => match entry.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (entry, None),
+        },
+    };
+    if port.is_some_and(|p| p.parse::<u16>().map_or(true, |p| p == 0)) {
+        return bad("the port is a number from 1 to 65535");
+    }
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && (entry.starts_with('[')
+            || host.split('.').all(|label| {
+                !label.is_empty()
+                    && !label.starts_with('-')
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            }));
+    if !host_ok {
+        return bad("a host name or IP address");
+    }
+    Ok(entry.to_string())
+}
+
+/// `http://host[:port]` or `https://host[:port]`, a trailing slash allowed.
+fn parse_mirror(entry: &str) -> Result<String, String> {
+    let rest = entry
+        .strip_prefix("http://")
+        .or_else(|| entry.strip_prefix("https://"))
+        .ok_or_else(|| {
+            format!("{entry:?} is not a mirror URL: it starts with http:// or https://")
+        })?;
+    parse_registry_host(rest.trim_end_matches('/'))
+        .map_err(|_| format!("{entry:?} is not a mirror URL: write http[s]://host[:port]"))?;
+    Ok(entry.trim_end_matches('/').to_string())
 }
 
 fn parse_shares(value: &str) -> Result<Vec<PathBuf>, String> {
@@ -304,6 +431,24 @@ mod tests {
             ("bind_address", "0.0.0.0", Some(true)),
             ("bind_address", "localhost", None),
             ("vm_image", "/images", Some(true)),
+            (
+                "insecure_registries",
+                "host.berth.internal:5000, 10.0.0.5",
+                Some(true),
+            ),
+            ("insecure_registries", "[fd00::1]:5000", Some(true)),
+            ("insecure_registries", "http://reg.lan", None),
+            ("insecure_registries", "reg.lan/path", None),
+            ("insecure_registries", "reg.lan:0", None),
+            ("insecure_registries", "reg lan", None),
+            (
+                "insecure_registries",
+                "reg.lan:5000\" berth.disk=none",
+                None,
+            ),
+            ("registry_mirrors", "https://mirror.lan/", Some(true)),
+            ("registry_mirrors", "mirror.lan", None),
+            ("registry_mirrors", "ftp://mirror.lan", None),
             ("colour", "blue", None),
         ];
         for (key, value, expected) in cases {
@@ -317,6 +462,18 @@ mod tests {
         assert!(s.shares.is_empty());
         s.set("vm_image", "").unwrap();
         assert_eq!(s.vm_image, None);
+        // The last good values, as the guest's command line gets them.
+        assert_eq!(s.get("insecure_registries").unwrap(), "[fd00::1]:5000");
+        assert_eq!(
+            s.registries_cmdline(),
+            "berth.insecure=[fd00::1]:5000 berth.mirrors=https://mirror.lan"
+        );
+        s.set("insecure_registries", "").unwrap();
+        s.set("registry_mirrors", "").unwrap();
+        assert_eq!(s.registries_cmdline(), "");
+        // A hand-edited file cannot add words to the kernel command line.
+        s.insecure_registries = vec!["a.lan berth.disk=none".into(), "b.lan".into()];
+        assert_eq!(s.registries_cmdline(), "berth.insecure=b.lan");
         assert!(matches!(s.get("x"), Err(SettingsError::UnknownKey(_))));
     }
 

@@ -19,6 +19,7 @@
 mod common;
 
 use common::image_dir;
+use common::registry::HostRegistry;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -300,6 +301,31 @@ fn check_reset_exports_volumes(berth: &Berth) {
     assert_eq!(berth.output(&["status"]).status.code(), Some(1));
 }
 
+/// A push to the registry on the host and a pull back, through the VM's engine.
+fn check_host_registry(berth: &Berth, registry: &HostRegistry) {
+    let reference = format!("{}/story/hello:1", registry.address_in_vm());
+    berth.docker(&["tag", "berth/hello", &reference]);
+    let pushed = berth.docker(&["push", &reference]);
+    assert!(pushed.contains("digest: sha256:"), "{pushed}");
+    berth.docker(&["rmi", &reference]);
+    berth.docker(&["pull", &reference]);
+    let out = berth.docker(&["run", "--rm", &reference, "echo", "pulled back"]);
+    assert_eq!(out, "pulled back\n", "{}", registry.log());
+    berth.docker(&["rmi", &reference]);
+}
+
+/// The agent runs on its data disk (not on memory, as when the device never appears).
+fn assert_data_disk(status: &Value) {
+    let disk = &status["agent"]["data_disk"];
+    assert!(
+        disk["device"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("/dev/"))
+            && disk["total_bytes"].as_u64() > Some(0),
+        "no data disk mounted in the VM: {status}"
+    );
+}
+
 fn uptime_ms(status: &Value) -> u64 {
     status["agent"]["uptime_ms"]
         .as_u64()
@@ -355,6 +381,21 @@ fn cli_starts_serves_docker_forwards_ports_and_reattaches_after_a_daemon_kill() 
     };
     berth.ok(&["config", "set", "shares", shares]);
     berth.ok(&["config", "set", "memory_mib", "1024"]);
+    // A registry on this computer, which the engine in the VM reaches by name over plain
+    // HTTP once the settings say it may.
+    let registry = HostRegistry::start();
+    let out = berth.output(&["config", "set", "insecure_registries", "http://reg.lan"]);
+    assert!(
+        !out.status.success() && text(&out).contains("insecure_registries"),
+        "{}",
+        text(&out)
+    );
+    berth.ok(&[
+        "config",
+        "set",
+        "insecure_registries",
+        &registry.address_in_vm(),
+    ]);
 
     // Not running yet: a clear error.
     let out = berth.output(&["vm", "--", "true"]);
@@ -376,6 +417,9 @@ fn cli_starts_serves_docker_forwards_ports_and_reattaches_after_a_daemon_kill() 
         status["backend"].as_str().unwrap().starts_with("qemu-"),
         "{status}"
     );
+    assert_data_disk(&status);
+    let human = berth.ok(&["status"]);
+    assert!(human.contains("Disk:        /dev/"), "{human}");
     eprintln!("started in {:?}", started.elapsed());
     assert!(berth.ok(&["start"]).contains("already running"));
 
@@ -409,6 +453,7 @@ fn cli_starts_serves_docker_forwards_ports_and_reattaches_after_a_daemon_kill() 
     assert_eq!(std::fs::read_to_string(&back).unwrap(), "copied in\n");
     check_docker_client_event(&berth);
     check_docker_context(&berth);
+    check_host_registry(&berth, &registry);
 
     // UDP through a published UDP port.
     start_udp_echo(&berth);
@@ -522,6 +567,8 @@ fn cli_starts_serves_docker_forwards_ports_and_reattaches_after_a_daemon_kill() 
         uptime_ms(&status) < before,
         "not rebooted: {status} vs {before}"
     );
+    // Without its disk the engine would start empty, on memory.
+    assert_data_disk(&status);
     let running = berth.docker(&["inspect", "-f", "{{.State.Running}}", "web", "udp-echo"]);
     assert_eq!(running, "true\ntrue\n", "after the reboot");
     let page = wait_until(

@@ -18,6 +18,8 @@ pub struct AppSettings {
     pub disk_size_gib: u64,
     pub shares: Vec<String>,
     pub bind_address: String,
+    pub insecure_registries: Vec<String>,
+    pub registry_mirrors: Vec<String>,
     pub start_at_login: bool,
 }
 
@@ -36,6 +38,8 @@ impl AppSettings {
             disk_size_gib: s.disk_size_gib,
             shares: s.shares.iter().map(|p| p.display().to_string()).collect(),
             bind_address: s.bind_address.to_string(),
+            insecure_registries: s.insecure_registries.clone(),
+            registry_mirrors: s.registry_mirrors.clone(),
             start_at_login,
         }
     }
@@ -90,7 +94,7 @@ pub async fn settings_set(
 /// field as the UI calls it.
 pub fn apply(current: &mut Settings, wanted: &AppSettings) -> CmdResult<Vec<Change>> {
     let before = AppSettings::of(current, wanted.start_at_login);
-    let fields: [(&str, &str, String, String); 5] = [
+    let fields: [(&str, &str, String, String); 7] = [
         (
             "cpus",
             "cpus",
@@ -120,6 +124,18 @@ pub fn apply(current: &mut Settings, wanted: &AppSettings) -> CmdResult<Vec<Chan
             "bind_address",
             before.bind_address.clone(),
             wanted.bind_address.clone(),
+        ),
+        (
+            "insecureRegistries",
+            "insecure_registries",
+            before.insecure_registries.join(","),
+            wanted.insecure_registries.join(","),
+        ),
+        (
+            "registryMirrors",
+            "registry_mirrors",
+            before.registry_mirrors.join(","),
+            wanted.registry_mirrors.join(","),
         ),
     ];
     let mut changes = Vec::new();
@@ -176,5 +192,15 @@ mod tests {
             .unwrap_err()
             .message()
             .starts_with("Invalid value for bindAddress"));
+        wanted.bind_address = "127.0.0.1".into();
+        wanted.insecure_registries = vec!["host.berth.internal:5000".into()];
+        let changes = apply(&mut s, &wanted).unwrap();
+        assert!(changes[0].needs_restart);
+        assert_eq!(s.insecure_registries, ["host.berth.internal:5000"]);
+        wanted.registry_mirrors = vec!["mirror.lan".into()];
+        assert!(apply(&mut s, &wanted)
+            .unwrap_err()
+            .message()
+            .starts_with("Invalid value for registryMirrors"));
     }
 }

@@ -16,6 +16,8 @@
 //! installs them and CI has them all.
 
 mod desktop;
+#[path = "../../host/tests/common/registry.rs"]
+mod registry;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -209,19 +211,32 @@ impl World {
         self.berth_home().join("run/docker.sock")
     }
 
-    /// The docker CLI through the daemon's socket, expecting success.
-    fn docker(&self, args: &[&str]) -> String {
-        let out = Command::new("docker")
-            .args(args)
+    /// The docker CLI through the daemon's socket.
+    fn docker_cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("docker");
+        cmd.args(args)
             .env(
                 "DOCKER_HOST",
                 format!("unix://{}", self.docker_socket().display()),
             )
-            .env("DOCKER_CONFIG", self.dir.path().join("docker-config"))
-            .output()
-            .expect("the docker CLI");
+            .env("DOCKER_CONFIG", self.dir.path().join("docker-config"));
+        cmd
+    }
+
+    /// The docker CLI, expecting success: its stdout.
+    fn docker(&self, args: &[&str]) -> String {
+        let out = self.docker_cmd(args).output().expect("the docker CLI");
         assert!(out.status.success(), "docker {args:?}: {}", text(&out));
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The docker CLI: whether it succeeded.
+    fn try_docker(&self, args: &[&str]) -> bool {
+        self.docker_cmd(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
     }
 
     fn logs(&self) -> String {
@@ -486,6 +501,8 @@ async fn a_newcomer_completes_the_onboarding_and_manages_a_container() {
     // The dashboard shows a running engine.
     ui.click("nav-dashboard").await;
     ui.wait_text("engine-status", "unning", UI_TIMEOUT).await;
+    // On the VM's data disk, not on memory.
+    ui.wait_text("dashboard-disk", "used of", UI_TIMEOUT).await;
     ui.shot("dashboard").await;
 
     // The tray says so too, with the actions that fit a running engine.
@@ -644,6 +661,40 @@ async fn a_newcomer_completes_the_onboarding_and_manages_a_container() {
     ui.click("nav-settings").await;
     ui.find("view-settings", UI_TIMEOUT).await;
     ui.shot("settings").await;
+
+    // A registry on this computer: allowed in Settings (a change that needs a restart, and
+    // says so), then an image pushed there from the CLI is pulled from the Images view.
+    let registry = registry::HostRegistry::start();
+    let insecure = ui.find("settings-insecure", UI_TIMEOUT).await;
+    insecure
+        .send_keys(&registry.address_in_vm())
+        .await
+        .expect("type the registry");
+    ui.click("settings-save").await;
+    ui.wait_text("settings-result", "Restart needed", UI_TIMEOUT)
+        .await;
+    ui.click("settings-restart").await;
+    let reference = format!("{}/e2e/hello:1", registry.address_in_vm());
+    // The old VM refuses the plain-HTTP registry and the restarting one does not answer:
+    // the push works once the new VM runs with the setting.
+    block_in_place(|| {
+        wait_until("a push to the host's registry", BOOT_TIMEOUT, || {
+            world.try_docker(&["tag", "berth/hello", &reference])
+                && world.try_docker(&["push", &reference])
+        })
+    });
+    world.docker(&["rmi", &reference]);
+    ui.click("nav-images").await;
+    let field = ui.find("pull-reference", UI_TIMEOUT).await;
+    field
+        .send_keys(&reference)
+        .await
+        .expect("type the reference");
+    ui.click("pull-submit").await;
+    ui.wait_text("pull-item", "Pulled", STEP_TIMEOUT).await;
+    world.docker(&["image", "inspect", &reference]);
+    ui.click("nav-settings").await;
+    ui.find("view-settings", UI_TIMEOUT).await;
 
     // Start at login: the switch writes the session's autostart entry and removes it.
     let autostart = world.home().join(".config/autostart");

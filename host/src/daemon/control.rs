@@ -166,7 +166,7 @@ async fn agent_report(shared: &Shared) -> Option<AgentReport> {
         .ok()?
         .with_timeout(Duration::from_secs(3));
     let hello = agent.hello().await.ok()?;
-    let (engine, engine_restarts) = match agent.health().await {
+    let (engine, engine_restarts, data_disk) = match agent.health().await {
         Ok(health) => (
             match health.engine {
                 EngineState::Starting => "starting".into(),
@@ -174,8 +174,9 @@ async fn agent_report(shared: &Shared) -> Option<AgentReport> {
                 EngineState::Restarting { reason } => format!("restarting: {reason}"),
             },
             health.engine_restarts,
+            health.data_disk,
         ),
-        Err(e) => (format!("unknown: {}", chain(&e)), 0),
+        Err(e) => (format!("unknown: {}", chain(&e)), 0, None),
     };
     Some(AgentReport {
         version: hello.agent_version,
@@ -184,6 +185,7 @@ async fn agent_report(shared: &Shared) -> Option<AgentReport> {
         uptime_ms: hello.uptime_ms,
         engine,
         engine_restarts,
+        data_disk,
     })
 }
 

@@ -10,7 +10,7 @@ use tokio::net::UnixListener;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, oneshot};
 
-use super::proto::Phase;
+use super::proto::{EventKind, Phase, NO_DATA_DISK};
 use super::shared::Shared;
 use super::vm_setup::{build_vm, image_dir, vm_on, VmInfo};
 use super::{control, docker_socket, forward, DaemonError, Paths};
@@ -222,7 +222,12 @@ async fn wait_for_engine(shared: &Shared) -> Result<(), String> {
     let agent = shared.vm().agent().map_err(|e| chain(&e))?;
     loop {
         let last = match agent.health().await {
-            Ok(health) if matches!(health.engine, EngineState::Running { .. }) => return Ok(()),
+            Ok(health) if matches!(health.engine, EngineState::Running { .. }) => {
+                if health.data_disk.is_none() {
+                    shared.event(EventKind::Error, NO_DATA_DISK.into());
+                }
+                return Ok(());
+            }
             Ok(health) => format!("{:?}", health.engine),
             Err(e) => chain(&e),
         };

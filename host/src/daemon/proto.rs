@@ -99,6 +99,11 @@ pub struct StatusReport {
     pub last_error: Option<String>,
 }
 
+/// Said when the agent runs without its data disk (its device never appeared): the
+/// engine works, but on memory.
+pub const NO_DATA_DISK: &str = "The VM's data disk is not mounted: containers, images and \
+    volumes are kept in memory and lost when the VM stops (the console log says why)";
+
 /// The agent's side, asked live when the status is requested.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentReport {
@@ -110,6 +115,10 @@ pub struct AgentReport {
     /// `starting`, `running`, `restarting: <reason>`, or why it could not be asked.
     pub engine: String,
     pub engine_restarts: u32,
+    /// The data disk at /var/lib/berth; `None` when the agent runs without one (its
+    /// device never appeared), so containers, images and volumes live in memory.
+    #[serde(default)]
+    pub data_disk: Option<berth_protocol::Disk>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

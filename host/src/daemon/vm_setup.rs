@@ -60,7 +60,7 @@ pub fn vm_on(backend: Arc<dyn Backend>, dirs: &StateDirs, settings: &Settings) -
     let config = VmConfig {
         kernel: image.join("vmlinuz"),
         initrd: image.join("initramfs.cpio"),
-        cmdline: String::new(),
+        cmdline: settings.registries_cmdline(),
         cpus: settings.cpus,
         memory_mib: settings.memory_mib,
         disk: dirs.disk(),

@@ -4,6 +4,8 @@
 //! tests carry their own so they test the VM alone).
 #![allow(dead_code)] // each test file uses its own part
 
+pub mod registry;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;

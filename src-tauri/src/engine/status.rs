@@ -26,6 +26,27 @@ pub struct EngineStatus {
     pub engine: Option<String>,
     pub ports: Vec<Port>,
     pub port_errors: Vec<PortError>,
+    /// The VM's data disk, once the agent answers: `mounted: false` means everything
+    /// lives in memory and is lost when the VM stops.
+    pub disk: Option<DiskStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiskStatus {
+    pub mounted: bool,
+    pub total_bytes: u64,
+    pub free_bytes: u64,
+}
+
+impl DiskStatus {
+    fn of(disk: Option<&berth_protocol::Disk>) -> DiskStatus {
+        DiskStatus {
+            mounted: disk.is_some(),
+            total_bytes: disk.map_or(0, |d| d.total_bytes),
+            free_bytes: disk.map_or(0, |d| d.free_bytes),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -101,6 +122,7 @@ impl EngineStatus {
             },
             uptime_ms: agent.map(|a| a.uptime_ms),
             engine: agent.map(|a| a.engine.clone()),
+            disk: agent.map(|a| DiskStatus::of(a.data_disk.as_ref())),
             ports: r
                 .ports
                 .into_iter()
@@ -156,6 +178,7 @@ impl EngineStatus {
             engine: None,
             ports: Vec::new(),
             port_errors: Vec::new(),
+            disk: None,
         }
     }
 
@@ -192,6 +215,12 @@ mod tests {
                 uptime_ms: 5000,
                 engine: "running".into(),
                 engine_restarts: 0,
+                data_disk: Some(berth_protocol::Disk {
+                    device: "/dev/vda".into(),
+                    total_bytes: 64 << 30,
+                    free_bytes: 60 << 30,
+                    formatted_this_boot: false,
+                }),
             }),
             ports: vec![ForwardedPort {
                 proto: Proto::Tcp,
@@ -218,12 +247,19 @@ mod tests {
         assert_eq!(json["ports"][0]["hostPort"], 8080);
         assert_eq!(json["ports"][0]["containerId"], "abc");
         assert_eq!(json["portErrors"], serde_json::json!([]));
+        assert_eq!(json["disk"]["mounted"], true);
+        assert_eq!(json["disk"]["freeBytes"], 60u64 << 30);
+        let mut in_memory = report();
+        in_memory.agent.as_mut().unwrap().data_disk = None;
+        let json = serde_json::to_value(EngineStatus::from_report(in_memory)).unwrap();
+        assert_eq!(json["disk"]["mounted"], false);
         let mut waiting = report();
         waiting.phase = Phase::WaitingForAgent;
         waiting.agent = None;
         let json = serde_json::to_value(EngineStatus::from_report(waiting)).unwrap();
         assert_eq!(json["phase"], "waiting-for-agent");
         assert_eq!(json["uptimeMs"], serde_json::Value::Null);
+        assert_eq!(json["disk"], serde_json::Value::Null);
     }
 
     #[test]

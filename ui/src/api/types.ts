@@ -42,6 +42,8 @@ export interface EngineStatus {
   engine: string | null;
   ports: ForwardedPort[];
   portErrors: PortError[];
+  /** The VM's data disk once the agent answers; `mounted: false`: everything lives in memory. */
+  disk: { mounted: boolean; totalBytes: number; freeBytes: number } | null;
 }
 
 export type DaemonEventKind =
@@ -247,6 +249,10 @@ export interface Settings {
   diskSizeGib: number;
   shares: string[];
   bindAddress: string;
+  /** `host[:port]` entries the engine reaches without TLS verification. */
+  insecureRegistries: string[];
+  /** `http[s]://host[:port]` mirrors tried before Docker Hub. */
+  registryMirrors: string[];
   startAtLogin: boolean;
 }
 

@@ -33,6 +33,7 @@ export function installFakeBackend(params: URLSearchParams) {
     portErrors: params.has("porterror")
       ? [{ proto: "tcp", hostIp: "127.0.0.1", hostPort: 3000, containerId: "c2", message: "Address already in use (os error 98)" }]
       : [],
+    disk: startPhase === "running" ? { mounted: !params.has("nodisk"), totalBytes: 68719476736, freeBytes: 66102231040 } : null,
   };
   const events: DaemonEvent[] = [
     { unixMs: bootAt, kind: "phase", message: "booting: QEMU started (TCG)" },
@@ -67,7 +68,7 @@ export function installFakeBackend(params: URLSearchParams) {
     { Name: "redis-data", Driver: "local", Mountpoint: "/var/lib/berth/volumes/redis-data/_data", CreatedAt: new Date(Date.now() - 600e3).toISOString(), UsageData: { Size: 1_200_000, RefCount: 1 } },
     { Name: "scratch", Driver: "local", Mountpoint: "/var/lib/berth/volumes/scratch/_data", CreatedAt: new Date(Date.now() - 5 * 86400e3).toISOString(), UsageData: { Size: 0, RefCount: 0 } },
   ];
-  let settings: Settings = { cpus: 2, memoryMib: 4096, diskSizeGib: 64, shares: ["/home/dev"], bindAddress: "127.0.0.1", startAtLogin: false };
+  let settings: Settings = { cpus: 2, memoryMib: 4096, diskSizeGib: 64, shares: ["/home/dev"], bindAddress: "127.0.0.1", insecureRegistries: [], registryMirrors: [], startAtLogin: false };
   const watchers = new Set<Ch>();
   const dockerWatchers = new Set<Ch>();
   let nextId = 1;

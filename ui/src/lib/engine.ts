@@ -1,5 +1,6 @@
 import type { EngineStatus, Phase } from "../api/types";
 import type { Tone } from "./containerState";
+import { formatBytes } from "./format";
 
 export type EngineTone = "running" | "starting" | "stopped" | "error";
 
@@ -69,4 +70,13 @@ export function engineBlocker(s: EngineStatus | null): string | null {
 export function describeClient(userAgent: string): string {
   const m = /^Docker-Client\/(\S+)/.exec(userAgent);
   return m ? `docker CLI ${m[1]}` : userAgent;
+}
+
+/** The dashboard's disk tile: used of total, "in memory" without a data disk, "—" before the agent answers. */
+export function diskSummary(s: EngineStatus | null): { value: string; hint: string; missing: boolean } {
+  const disk = s?.phase === "running" ? s.disk : null;
+  if (!disk) return { value: "—", hint: "not running", missing: false };
+  if (!disk.mounted) return { value: "In memory", hint: "no data disk: lost at stop", missing: true };
+  const used = Math.max(0, disk.totalBytes - disk.freeBytes);
+  return { value: formatBytes(used), hint: `used of ${formatBytes(disk.totalBytes)}`, missing: false };
 }

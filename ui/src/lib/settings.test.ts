@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { Settings } from "../api/types";
-import { addShare, exposesToNetwork, settingsEqual, validateSettings } from "./settings";
+import { addShare, exposesToNetwork, parseList, settingsEqual, validateSettings } from "./settings";
 
-const base: Settings = { cpus: 2, memoryMib: 4096, diskSizeGib: 64, shares: ["/home/me"], bindAddress: "127.0.0.1", startAtLogin: false };
+const base: Settings = { cpus: 2, memoryMib: 4096, diskSizeGib: 64, shares: ["/home/me"], bindAddress: "127.0.0.1", insecureRegistries: [], registryMirrors: [], startAtLogin: false };
 
 describe("settings", () => {
   it("accepts sane values", () => expect(validateSettings(base)).toEqual({}));
@@ -22,5 +22,20 @@ describe("settings", () => {
     expect(settingsEqual(base, { ...base, startAtLogin: true })).toBe(false);
     expect(exposesToNetwork("0.0.0.0")).toBe(true);
     expect(exposesToNetwork("127.0.0.1")).toBe(false);
+  });
+});
+
+describe("registry settings", () => {
+  it("reads a typed list", () => {
+    expect(parseList(" host.berth.internal:5000, ,10.0.0.5 ")).toEqual(["host.berth.internal:5000", "10.0.0.5"]);
+  });
+  it("names a registry written as a URL and a mirror without a scheme", () => {
+    const errors = validateSettings({ ...base, insecureRegistries: ["http://reg.lan:5000"], registryMirrors: ["mirror.lan"] });
+    expect(errors.insecureRegistries).toContain("http://reg.lan:5000");
+    expect(errors.registryMirrors).toContain("mirror.lan");
+    expect(validateSettings({ ...base, insecureRegistries: ["reg.lan:5000"], registryMirrors: ["https://mirror.lan/"] })).toEqual({});
+  });
+  it("sees a changed list", () => {
+    expect(settingsEqual(base, { ...base, insecureRegistries: ["reg.lan:5000"] })).toBe(false);
   });
 });

@@ -8,6 +8,14 @@ export const LIMITS = {
 
 export type SettingsErrors = Partial<Record<keyof Settings | "newShare", string>>;
 
+/** A comma-separated list as typed (entries trimmed, empty ones dropped). */
+export function parseList(text: string): string[] {
+  return text
+    .split(",")
+    .map((e) => e.trim())
+    .filter((e) => e !== "");
+}
+
 const IPV4_RE = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 
 export function isAbsolutePath(path: string): boolean {
@@ -29,6 +37,10 @@ export function validateSettings(s: Settings, hostCpus?: number): SettingsErrors
   const addr = s.bindAddress.trim();
   if (!(IPV4_RE.test(addr) || addr === "::" || addr === "::1" || addr === "localhost"))
     errors.bindAddress = "An IP address such as 127.0.0.1 or 0.0.0.0";
+  const badHost = s.insecureRegistries.find((r) => r.includes("://") || r.includes("/") || /\s/.test(r));
+  if (badHost !== undefined) errors.insecureRegistries = `Write host:port, without http:// or a path: ${badHost}`;
+  const badMirror = s.registryMirrors.find((m) => !/^https?:\/\/[^\s/]+\/?$/.test(m));
+  if (badMirror !== undefined) errors.registryMirrors = `Write http://host:port or https://host: ${badMirror}`;
   return errors;
 }
 
@@ -49,6 +61,8 @@ export function settingsEqual(a: Settings, b: Settings): boolean {
     a.diskSizeGib === b.diskSizeGib &&
     a.bindAddress === b.bindAddress &&
     a.startAtLogin === b.startAtLogin &&
+    a.insecureRegistries.join(",") === b.insecureRegistries.join(",") &&
+    a.registryMirrors.join(",") === b.registryMirrors.join(",") &&
     a.shares.length === b.shares.length &&
     a.shares.every((s, i) => s === b.shares[i])
   );

@@ -4,6 +4,7 @@
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
+use super::engine_config;
 use super::shares::{self, ShareSpec};
 
 /// The guest's settings; defaults are QEMU user networking's.
@@ -20,6 +21,11 @@ pub struct Cmdline {
     pub dns: Ipv4Addr,
     /// `berth.shares=TAG:PATH[:ro],...` (percent-encoded): the host folders to mount.
     pub shares: Vec<ShareSpec>,
+    /// `berth.insecure=HOST[:PORT],...`: registries the engine reaches without TLS
+    /// verification (the host's `insecure_registries`).
+    pub insecure_registries: Vec<String>,
+    /// `berth.mirrors=URL,...`: the engine's registry mirrors.
+    pub registry_mirrors: Vec<String>,
     /// Options that were present but unusable, to be logged (never fatal: a typo must not
     /// stop the VM from booting).
     pub ignored: Vec<String>,
@@ -34,6 +40,8 @@ impl Default for Cmdline {
             gateway: Ipv4Addr::new(10, 0, 2, 2),
             dns: Ipv4Addr::new(10, 0, 2, 3),
             shares: Vec::new(),
+            insecure_registries: Vec::new(),
+            registry_mirrors: Vec::new(),
             ignored: Vec::new(),
         }
     }
@@ -65,6 +73,12 @@ pub fn parse(text: &str) -> Cmdline {
             "berth.gw" => value.parse().map(|ip| c.gateway = ip).is_ok(),
             "berth.dns" => value.parse().map(|ip| c.dns = ip).is_ok(),
             "berth.shares" => shares::parse(value).map(|s| c.shares = s).is_some(),
+            "berth.insecure" => engine_config::parse_list(value)
+                .map(|l| c.insecure_registries = l)
+                .is_some(),
+            "berth.mirrors" => engine_config::parse_list(value)
+                .map(|l| c.registry_mirrors = l)
+                .is_some(),
             _ if key.starts_with("berth.") => false,
             _ => true,
         };
@@ -107,6 +121,15 @@ mod tests {
                 c.gateway == Ipv4Addr::new(192, 168, 5, 2)
             }),
             ("berth.dns=1.1.1.1", |c| c.dns == Ipv4Addr::new(1, 1, 1, 1)),
+            ("berth.insecure=10.0.2.2:5000,reg.lan", |c| {
+                c.insecure_registries == ["10.0.2.2:5000", "reg.lan"]
+            }),
+            ("berth.mirrors=http://10.0.2.2:5001", |c| {
+                c.registry_mirrors == ["http://10.0.2.2:5001"]
+            }),
+            ("berth.insecure=a%22b", |c| {
+                c.insecure_registries.is_empty() && c.ignored.len() == 1
+            }),
             ("berth.ip=10.0.2.300", |c| {
                 c.ip == Ipv4Addr::new(10, 0, 2, 15) && c.ignored == ["berth.ip=10.0.2.300"]
             }),

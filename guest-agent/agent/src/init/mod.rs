@@ -6,6 +6,7 @@ pub mod cmdline;
 pub mod console;
 mod demo_image;
 pub mod disk;
+mod engine_config;
 mod modules;
 mod mounts;
 mod network;
@@ -15,6 +16,7 @@ pub mod shares;
 pub mod shutdown;
 pub mod supervisor;
 
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
 
@@ -128,6 +130,16 @@ async fn bring_up(
         let disk = disk::prepare(cmdline.disk.as_deref())?;
         // After the modules (fuse, virtiofs), before the engine, which is told the list.
         let shared = shares::mount_all(&cmdline.shares);
+        let path = Path::new(engine_config::DEFAULT_PATH);
+        match engine_config::write(
+            path,
+            &cmdline.insecure_registries,
+            &cmdline.registry_mirrors,
+        ) {
+            Ok(true) => console::info(&format!("registry settings in {}", path.display())),
+            Ok(false) => {}
+            Err(e) => console::warn(&format!("cannot write {}: {e}", path.display())),
+        }
         Ok::<_, disk::DiskError>((disk, shared))
     })
     .await??;

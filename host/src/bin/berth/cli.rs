@@ -70,7 +70,7 @@ pub enum Command {
         print: bool,
     },
     /// Show or change the settings (cpus, memory_mib, disk_size_gib, shares, bind_address,
-    /// vm_image)
+    /// insecure_registries, registry_mirrors, vm_image)
     Config {
         #[command(subcommand)]
         action: Option<ConfigAction>,

@@ -1,7 +1,8 @@
-import { Box, Clock, Cpu, GraduationCap, MemoryStick } from "lucide-react";
+import { Box, Clock, Cpu, GraduationCap, HardDrive, MemoryStick } from "lucide-react";
 import type { ViewName } from "../../api";
 import { Button } from "../../components/Button";
 import { PageHeader } from "../../components/PageHeader";
+import { diskSummary } from "../../lib/engine";
 import { formatMib } from "../../lib/format";
 import { useDocker } from "../../state/docker";
 import { useEngine } from "../../state/engine";
@@ -18,6 +19,7 @@ export function DashboardView({ onNavigate, onTutorial }: { onNavigate: (v: View
   const uptime = useUptime(status);
   const running = status?.phase === "running";
   const live = containers.filter((c) => c.State === "running").length;
+  const disk = diskSummary(status);
 
   return (
     <div className="page" data-testid="view-dashboard">
@@ -34,6 +36,7 @@ export function DashboardView({ onNavigate, onTutorial }: { onNavigate: (v: View
       <div className="tiles">
         <StatTile icon={<Cpu size={18} />} label="VM CPUs" value={status ? String(status.cpus) : "—"} hint={status?.backend ?? undefined} />
         <StatTile icon={<MemoryStick size={18} />} label="VM memory" value={status ? formatMib(status.memoryMib) : "—"} />
+        <StatTile icon={<HardDrive size={18} />} label="VM disk" value={disk.value} hint={disk.hint} testId="dashboard-disk" />
         <StatTile icon={<Clock size={18} />} label="Uptime" value={running ? uptime : "—"} hint={running ? "since the VM booted" : "not running"} />
         <StatTile
           icon={<Box size={18} />}

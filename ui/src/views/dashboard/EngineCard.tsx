@@ -4,7 +4,7 @@ import { Banner } from "../../components/Banner";
 import { Button } from "../../components/Button";
 import { BootSteps } from "../../components/BootSteps";
 import { usePending } from "../../hooks/usePending";
-import { canStart, canStop, phaseInfo } from "../../lib/engine";
+import { canStart, canStop, diskSummary, phaseInfo } from "../../lib/engine";
 import { useEngine } from "../../state/engine";
 
 export function EngineCard() {
@@ -57,6 +57,11 @@ export function EngineCard() {
       {phase === "failed" && (
         <Banner tone="danger" title="The engine failed" testId="engine-error">
           {status?.lastError ?? "No reason was given."}
+        </Banner>
+      )}
+      {diskSummary(status).missing && (
+        <Banner tone="warning" title="No data disk" testId="engine-no-disk">
+          The VM's data disk is not mounted, so containers, images and volumes are kept in memory and lost when the VM stops. Restart the engine; if this stays, the console log (<code>berth logs</code>) says why.
         </Banner>
       )}
       {watchError && (

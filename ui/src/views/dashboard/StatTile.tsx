@@ -1,6 +1,6 @@
 import type { ReactNode } from "react";
 
-export function StatTile({ icon, label, value, hint, onClick }: { icon: ReactNode; label: string; value: string; hint?: string; onClick?: () => void }) {
+export function StatTile({ icon, label, value, hint, onClick, testId }: { icon: ReactNode; label: string; value: string; hint?: string; onClick?: () => void; testId?: string }) {
   const body = (
     <>
       <div className="tile-icon">{icon}</div>
@@ -12,10 +12,12 @@ export function StatTile({ icon, label, value, hint, onClick }: { icon: ReactNod
     </>
   );
   return onClick ? (
-    <button type="button" className="tile tile-button" onClick={onClick}>
+    <button type="button" className="tile tile-button" onClick={onClick} data-testid={testId}>
       {body}
     </button>
   ) : (
-    <div className="tile">{body}</div>
+    <div className="tile" data-testid={testId}>
+      {body}
+    </div>
   );
 }

@@ -11,7 +11,7 @@ import { Onboarding } from "./Onboarding";
 const running: EngineStatus = {
   daemonRunning: true, phase: "running", lastError: null, backend: "qemu", cpus: 2, memoryMib: 2048, shares: [],
   dockerSocket: "/tmp/docker.sock", versions: { app: "0.1.0", daemon: "0.1.0", agent: "0.1.0", kernel: "6.1" },
-  uptimeMs: 1000, engine: "berth", ports: [], portErrors: [],
+  uptimeMs: 1000, engine: "berth", ports: [], portErrors: [], disk: { mounted: true, totalBytes: 64e9, freeBytes: 60e9 },
 };
 
 function fakeBackend(overrides: Record<string, (args: Record<string, unknown>) => unknown> = {}): Backend & { calls: string[] } {

@@ -10,6 +10,7 @@ import { formatMib } from "../../lib/format";
 import { exposesToNetwork, settingsEqual, validateSettings } from "../../lib/settings";
 import { useEngine } from "../../state/engine";
 import { useToasts } from "../../state/toasts";
+import { ListInput } from "./ListInput";
 import { SharesEditor } from "./SharesEditor";
 
 const HOST_CPUS = typeof navigator !== "undefined" && navigator.hardwareConcurrency ? navigator.hardwareConcurrency : 8;
@@ -142,6 +143,32 @@ export function SettingsView() {
         </p>
         <SharesEditor shares={form.shares} onChange={(shares) => patch({ shares })} />
         {errors.shares && <div className="field-error">{errors.shares}</div>}
+      </section>
+
+      <section className="card settings-section">
+        <h2>Registries</h2>
+        <div className="setting">
+          <div className="setting-text">
+            <div className="setting-label">Insecure registries</div>
+            <div className="setting-hint">
+              Reached over plain HTTP or without checking their certificate, separated by commas. A registry on this computer is <code>host.berth.internal:PORT</code>.
+            </div>
+          </div>
+          <div className="setting-control">
+            <ListInput value={form.insecureRegistries} onChange={(insecureRegistries) => patch({ insecureRegistries })} placeholder="host.berth.internal:5000" label="Insecure registries" testId="settings-insecure" />
+          </div>
+          {errors.insecureRegistries && <div className="field-error">{errors.insecureRegistries}</div>}
+        </div>
+        <div className="setting">
+          <div className="setting-text">
+            <div className="setting-label">Registry mirrors</div>
+            <div className="setting-hint">Tried before Docker Hub for its images, separated by commas.</div>
+          </div>
+          <div className="setting-control">
+            <ListInput value={form.registryMirrors} onChange={(registryMirrors) => patch({ registryMirrors })} placeholder="https://mirror.example.com" label="Registry mirrors" testId="settings-mirrors" />
+          </div>
+          {errors.registryMirrors && <div className="field-error">{errors.registryMirrors}</div>}
+        </div>
       </section>
 
       <section className="card settings-section">

@@ -1,6 +1,6 @@
 //! `berth status`: what the daemon knows, plus the agent asked live.
 
-use berth_host::daemon::proto::{Phase, StatusReport};
+use berth_host::daemon::proto::{Phase, StatusReport, NO_DATA_DISK};
 use berth_host::daemon::ClientError;
 use berth_host::state::StateDirs;
 
@@ -49,6 +49,7 @@ fn print(r: &StatusReport) {
             "  Engine:      {} ({} restarts)",
             a.engine, a.engine_restarts
         );
+        println!("  Disk:        {}", disk(a.data_disk.as_ref()));
     }
     println!("  Docker:      unix://{}", r.docker_socket.display());
     let shares: Vec<String> = r.shares.iter().map(|s| s.display().to_string()).collect();
@@ -88,6 +89,34 @@ fn print(r: &StatusReport) {
         "  Daemon:      pid {}, version {}",
         r.daemon_pid, r.daemon_version
     );
+}
+
+/// The data disk's use, or a warning that there is none: then nothing outlives the VM.
+fn disk(disk: Option<&berth_protocol::Disk>) -> String {
+    match disk {
+        Some(d) => format!(
+            "{}, {} used of {}",
+            d.device,
+            human_bytes(d.total_bytes.saturating_sub(d.free_bytes)),
+            human_bytes(d.total_bytes)
+        ),
+        None => format!("NONE. {NO_DATA_DISK}; `berth logs` shows the console"),
+    }
+}
+
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }
 
 fn proto(p: berth_protocol::Proto) -> &'static str {
