@@ -691,7 +691,24 @@ async fn a_newcomer_completes_the_onboarding_and_manages_a_container() {
         .await
         .expect("type the reference");
     ui.click("pull-submit").await;
-    ui.wait_text("pull-item", "Pulled", STEP_TIMEOUT).await;
+    // The item turns green (class pull-done) once the engine's stream has ended.
+    let start = Instant::now();
+    loop {
+        let item = ui.find("pull-item", UI_TIMEOUT).await;
+        let class = item.attr("class").await.ok().flatten().unwrap_or_default();
+        assert!(
+            !class.contains("pull-failed"),
+            "the pull failed: {}",
+            item.text().await.unwrap_or_default()
+        );
+        if class.contains("pull-done") {
+            break;
+        }
+        if start.elapsed() > STEP_TIMEOUT {
+            ui.fail(&format!("the pull did not finish: {class}")).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
     world.docker(&["image", "inspect", &reference]);
     ui.click("nav-settings").await;
     ui.find("view-settings", UI_TIMEOUT).await;
