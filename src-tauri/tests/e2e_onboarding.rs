@@ -241,10 +241,13 @@ impl World {
 
     fn logs(&self) -> String {
         let read = |p: PathBuf| std::fs::read_to_string(p).unwrap_or_default();
+        let console = read(self.berth_home().join("run/console.log"));
+        let tail: Vec<&str> = console.lines().rev().take(60).collect();
         format!(
-            "--- tauri-driver and app ---\n{}\n--- daemon ---\n{}",
+            "--- tauri-driver and app ---\n{}\n--- daemon ---\n{}\n--- VM console (last lines) ---\n{}",
             read(self.dir.path().join("driver.log")),
-            read(self.berth_home().join("run/daemon.log"))
+            read(self.berth_home().join("run/daemon.log")),
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
         )
     }
 }
