@@ -13,6 +13,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use nix::mount::{mount, MsFlags};
+use nix::sys::wait::WaitStatus;
+
+use super::reaper::Children;
 
 /// Where the engine keeps everything.
 pub const DATA_DIR: &str = "/var/lib/berth";
@@ -62,7 +65,7 @@ pub fn is_blank(disk: &mut (impl Read + Seek)) -> io::Result<bool> {
 
 /// Mounts the data disk (formatting a blank one), or a tmpfs when there is none or it
 /// cannot be used. Returns the disk, if one is mounted.
-pub fn prepare(device: Option<&Path>) -> Result<Option<DataDisk>, DiskError> {
+pub fn prepare(device: Option<&Path>, children: &Children) -> Result<Option<DataDisk>, DiskError> {
     std::fs::create_dir_all(DATA_DIR).ok();
     let Some(device) = device.filter(|d| wait_for(d)) else {
         super::console::warn(&format!(
@@ -75,7 +78,7 @@ pub fn prepare(device: Option<&Path>) -> Result<Option<DataDisk>, DiskError> {
         ));
         return mount_tmpfs().map(|()| None);
     };
-    match mount_disk(device) {
+    match mount_disk(device, children) {
         Ok(disk) => Ok(Some(disk)),
         Err(error) => {
             super::console::warn(&format!(
@@ -89,7 +92,7 @@ pub fn prepare(device: Option<&Path>) -> Result<Option<DataDisk>, DiskError> {
     }
 }
 
-fn mount_disk(device: &Path) -> Result<DataDisk, DiskError> {
+fn mount_disk(device: &Path, children: &Children) -> Result<DataDisk, DiskError> {
     let blank = File::open(device)
         .and_then(|mut f| is_blank(&mut f))
         .map_err(|e| DiskError::Read(device.to_path_buf(), e))?;
@@ -98,7 +101,7 @@ fn mount_disk(device: &Path) -> Result<DataDisk, DiskError> {
             "{} is blank: creating its filesystem",
             device.display()
         ));
-        format(device)?;
+        format(device, children)?;
     }
     mount(
         Some(device),
@@ -114,7 +117,7 @@ fn mount_disk(device: &Path) -> Result<DataDisk, DiskError> {
     })
 }
 
-fn format(device: &Path) -> Result<(), DiskError> {
+fn format(device: &Path, children: &Children) -> Result<(), DiskError> {
     // -F: the target is a whole disk, not a partition; blankness was checked above.
     // assume_storage_prezeroed: the disk is a sparse file the host just created, so its
     // inode tables and journal read as zeros already. Without it the kernel's ext4lazyinit
@@ -122,16 +125,18 @@ fn format(device: &Path) -> Result<(), DiskError> {
     // TCG competes with the first containers for the VM's CPUs for minutes.
     // -m 0: no blocks reserved for root; everything on this disk is the engine's (root's)
     // anyway, and the 5% default would hide 3 GiB of a 64 GiB disk from `df` and the app.
-    let output = Command::new("/sbin/mke2fs")
+    let mut mke2fs = Command::new("/sbin/mke2fs");
+    mke2fs
         .args(["-t", "ext4", "-q", "-F", "-L", "berth-data", "-m", "0"])
         .args(["-E", "assume_storage_prezeroed=1"])
-        .arg(device)
-        .output()
+        .arg(device);
+    let (status, stderr) = children
+        .run_blocking(&mut mke2fs)
         .map_err(|e| DiskError::Mke2fs(device.to_path_buf(), e))?;
-    if !output.status.success() {
+    if !matches!(status, WaitStatus::Exited(_, 0)) {
         return Err(DiskError::Format {
             device: device.to_path_buf(),
-            output: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+            output: format!("{} ({status:?})", stderr.trim()),
         });
     }
     Ok(())

@@ -116,6 +116,7 @@ async fn bring_up(
     ctx: Arc<Context>,
     cmdline: cmdline::Cmdline,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let children = ctx.children.clone();
     let (disk, shared) = tokio::task::spawn_blocking(move || {
         let modules = modules::load(modules::Stage::Rest);
         console::info(&format!("{modules} more kernel modules loaded"));
@@ -127,7 +128,7 @@ async fn bring_up(
             // The engine and exec still work without a network; say it and go on.
             Err(e) => console::warn(&format!("network: {}", console::chain(&e))),
         }
-        let disk = disk::prepare(cmdline.disk.as_deref())?;
+        let disk = disk::prepare(cmdline.disk.as_deref(), &children)?;
         // After the modules (fuse, virtiofs), before the engine, which is told the list.
         let shared = shares::mount_all(&cmdline.shares);
         let path = Path::new(engine_config::DEFAULT_PATH);

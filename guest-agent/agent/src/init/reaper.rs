@@ -7,8 +7,8 @@
 //! children it spawned to whoever is waiting for them; orphans are reaped silently.
 
 use std::collections::HashMap;
-use std::io;
-use std::process::Command;
+use std::io::{self, Read};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use nix::errno::Errno;
@@ -48,14 +48,42 @@ impl Children {
     /// child that exits at once is still registered before anyone can reap it (and std's
     /// own `waitpid` after a failed exec never races the reaper).
     pub fn spawn(&self, command: &mut Command) -> io::Result<(u32, oneshot::Receiver<WaitStatus>)> {
+        let (child, status) = self.spawn_child(command)?;
+        // Dropping a std Child neither kills nor waits: the status comes from `reap`.
+        Ok((child.id(), status))
+    }
+
+    /// Runs `command` to its end from blocking code, as `Command::output` would for its
+    /// stderr: std's own `waitpid(pid)` would race [`Children::reap`], which may take the
+    /// status first and leave std with ECHILD ("No child process": it once cost a boot
+    /// its data disk, mke2fs having run fine).
+    pub fn run_blocking(&self, command: &mut Command) -> io::Result<(WaitStatus, String)> {
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let (mut child, status) = self.spawn_child(command)?;
+        let mut stderr = String::new();
+        if let Some(mut pipe) = child.stderr.take() {
+            pipe.read_to_string(&mut stderr)?;
+        }
+        let status = status
+            .blocking_recv()
+            .map_err(|_| io::Error::other("the reaper stopped"))?;
+        Ok((status, stderr))
+    }
+
+    /// Spawns and registers under the lock (see [`Children::spawn`]); the caller must not
+    /// wait on the returned `Child` itself.
+    fn spawn_child(
+        &self,
+        command: &mut Command,
+    ) -> io::Result<(std::process::Child, oneshot::Receiver<WaitStatus>)> {
         let mut waiters = self.lock();
         let child = command.spawn()?;
-        let pid = child.id();
-        // Dropping a std Child neither kills nor waits: the status comes from `reap`.
-        drop(child);
         let (tx, rx) = oneshot::channel();
-        waiters.insert(pid as i32, tx);
-        Ok((pid, rx))
+        waiters.insert(child.id() as i32, tx);
+        Ok((child, rx))
     }
 
     /// Reaps every child that has exited; statuses go to their waiters.
@@ -107,5 +135,57 @@ impl Children {
         // A panic while holding this lock leaves the map consistent (inserts and removes
         // are single operations), so a poisoned lock is still usable.
         self.waiters.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Set in the child process the test re-runs itself in: `waitpid(-1)` there cannot
+    /// steal the children of the other tests of this binary.
+    const ISOLATED: &str = "BERTH_REAPER_TEST_ISOLATED";
+
+    #[test]
+    fn a_command_run_from_blocking_code_gets_its_status_while_the_reaper_runs() {
+        if std::env::var_os(ISOLATED).is_none() {
+            let out = Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", "init::reaper::tests::a_command_run_from_blocking_code_gets_its_status_while_the_reaper_runs", "--nocapture"])
+                .env(ISOLATED, "1")
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success() && text.contains("1 passed"), "{text}");
+            return;
+        }
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let children = Children::new();
+        // Reaping without pause, so the race is lost at once rather than now and then.
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reaper = {
+            let (children, done) = (children.clone(), done.clone());
+            std::thread::spawn(move || {
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    children.reap();
+                    std::thread::yield_now();
+                }
+            })
+        };
+        // mke2fs at boot is such a command: with std's own wait, the reaper took its status
+        // now and then and the command "failed" with ECHILD.
+        for _ in 0..40 {
+            let children = children.clone();
+            let (status, stderr) = runtime
+                .block_on(runtime.spawn_blocking(move || {
+                    children.run_blocking(Command::new("sh").args(["-c", "echo oops >&2; exit 3"]))
+                }))
+                .unwrap()
+                .unwrap();
+            assert!(matches!(status, WaitStatus::Exited(_, 3)), "{status:?}");
+            assert_eq!(stderr, "oops\n");
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        reaper.join().unwrap();
     }
 }
