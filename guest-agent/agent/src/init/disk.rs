@@ -23,8 +23,9 @@ pub const DATA_DIR: &str = "/var/lib/berth";
 const CHECKED: u64 = 1024 * 1024;
 /// How long to wait for the block device to appear (its driver may be a module that was
 /// just loaded). Long: the host attached this disk, and giving up means running on tmpfs,
-/// where the user's containers look gone. 3 s was not enough for a TCG guest on a loaded
-/// host (the CLI story once found its containers missing after a reboot).
+/// where the user's containers look gone. (The containers the CLI story once missed after
+/// a reboot were lost another way: mke2fs "failed" with ECHILD on the first boot, see
+/// `Children::run_blocking`, so that boot ran on tmpfs.)
 const DEVICE_WAIT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
