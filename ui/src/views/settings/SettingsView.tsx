@@ -11,6 +11,7 @@ import { exposesToNetwork, settingsEqual, validateSettings } from "../../lib/set
 import { useEngine } from "../../state/engine";
 import { useToasts } from "../../state/toasts";
 import { ListInput } from "./ListInput";
+import { SettingRow } from "./SettingRow";
 import { SharesEditor } from "./SharesEditor";
 
 const HOST_CPUS = typeof navigator !== "undefined" && navigator.hardwareConcurrency ? navigator.hardwareConcurrency : 8;
@@ -101,39 +102,18 @@ export function SettingsView() {
 
       <section className="card settings-section">
         <h2>Resources</h2>
-        <div className="setting">
-          <div className="setting-text">
-            <div className="setting-label">CPUs</div>
-            <div className="setting-hint">Cores the VM may use. This computer has {HOST_CPUS}.</div>
-          </div>
-          <div className="setting-control">
-            <input type="range" min={1} max={Math.max(HOST_CPUS, saved.cpus)} step={1} value={form.cpus} onChange={(e) => patch({ cpus: Number(e.target.value) })} aria-label="CPUs" />
-            <span className="setting-value">{form.cpus}</span>
-          </div>
-          {errors.cpus && <div className="field-error">{errors.cpus}</div>}
-        </div>
-        <div className="setting">
-          <div className="setting-text">
-            <div className="setting-label">Memory</div>
-            <div className="setting-hint">Memory the VM may use; the engine and your containers share it.</div>
-          </div>
-          <div className="setting-control">
-            <input type="range" min={512} max={memMax} step={512} value={form.memoryMib} onChange={(e) => patch({ memoryMib: Number(e.target.value) })} aria-label="Memory" />
-            <span className="setting-value">{formatMib(form.memoryMib)}</span>
-          </div>
-          {errors.memoryMib && <div className="field-error">{errors.memoryMib}</div>}
-        </div>
-        <div className="setting">
-          <div className="setting-text">
-            <div className="setting-label">Disk size</div>
-            <div className="setting-hint">The data disk for images, containers and volumes. It can grow, not shrink.</div>
-          </div>
-          <div className="setting-control">
-            <input type="number" min={8} step={1} value={form.diskSizeGib} onChange={(e) => patch({ diskSizeGib: Number(e.target.value) })} aria-label="Disk size in GiB" className="input-num" />
-            <span className="setting-value">GiB</span>
-          </div>
-          {errors.diskSizeGib && <div className="field-error">{errors.diskSizeGib}</div>}
-        </div>
+        <SettingRow label="CPUs" hint={<>Cores the VM may use. This computer has {HOST_CPUS}.</>} error={errors.cpus}>
+          <input type="range" min={1} max={Math.max(HOST_CPUS, saved.cpus)} step={1} value={form.cpus} onChange={(e) => patch({ cpus: Number(e.target.value) })} aria-label="CPUs" />
+          <span className="setting-value">{form.cpus}</span>
+        </SettingRow>
+        <SettingRow label="Memory" hint="Memory the VM may use; the engine and your containers share it." error={errors.memoryMib}>
+          <input type="range" min={512} max={memMax} step={512} value={form.memoryMib} onChange={(e) => patch({ memoryMib: Number(e.target.value) })} aria-label="Memory" />
+          <span className="setting-value">{formatMib(form.memoryMib)}</span>
+        </SettingRow>
+        <SettingRow label="Disk size" hint="The data disk for images, containers and volumes. It can grow, not shrink." error={errors.diskSizeGib}>
+          <input type="number" min={8} step={1} value={form.diskSizeGib} onChange={(e) => patch({ diskSizeGib: Number(e.target.value) })} aria-label="Disk size in GiB" className="input-num" />
+          <span className="setting-value">GiB</span>
+        </SettingRow>
       </section>
 
       <section className="card settings-section">
@@ -147,65 +127,35 @@ export function SettingsView() {
 
       <section className="card settings-section">
         <h2>Registries</h2>
-        <div className="setting">
-          <div className="setting-text">
-            <div className="setting-label">Insecure registries</div>
-            <div className="setting-hint">
-              Reached over plain HTTP or without checking their certificate, separated by commas. A registry on this computer is <code>host.berth.internal:PORT</code>.
-            </div>
-          </div>
-          <div className="setting-control">
-            <ListInput value={form.insecureRegistries} onChange={(insecureRegistries) => patch({ insecureRegistries })} placeholder="host.berth.internal:5000" label="Insecure registries" testId="settings-insecure" />
-          </div>
-          {errors.insecureRegistries && <div className="field-error">{errors.insecureRegistries}</div>}
-        </div>
-        <div className="setting">
-          <div className="setting-text">
-            <div className="setting-label">Registry mirrors</div>
-            <div className="setting-hint">Tried before Docker Hub for its images, separated by commas.</div>
-          </div>
-          <div className="setting-control">
-            <ListInput value={form.registryMirrors} onChange={(registryMirrors) => patch({ registryMirrors })} placeholder="https://mirror.example.com" label="Registry mirrors" testId="settings-mirrors" />
-          </div>
-          {errors.registryMirrors && <div className="field-error">{errors.registryMirrors}</div>}
-        </div>
+        <SettingRow label="Insecure registries" hint={<>Reached over plain HTTP or without checking their certificate, separated by commas. A registry on this computer is <code>host.berth.internal:PORT</code>.</>} error={errors.insecureRegistries}>
+          <ListInput value={form.insecureRegistries} onChange={(insecureRegistries) => patch({ insecureRegistries })} placeholder="host.berth.internal:5000" label="Insecure registries" testId="settings-insecure" />
+        </SettingRow>
+        <SettingRow label="Registry mirrors" hint="Tried before Docker Hub for its images, separated by commas." error={errors.registryMirrors}>
+          <ListInput value={form.registryMirrors} onChange={(registryMirrors) => patch({ registryMirrors })} placeholder="https://mirror.example.com" label="Registry mirrors" testId="settings-mirrors" />
+        </SettingRow>
       </section>
 
       <section className="card settings-section">
         <h2>Network and startup</h2>
-        <div className="setting">
-          <div className="setting-text">
-            <div className="setting-label">Default bind address</div>
-            <div className="setting-hint">Where published ports listen when a command does not say (<code>-p 8080:80</code>).</div>
-          </div>
-          <div className="setting-control">
-            <select value={["127.0.0.1", "0.0.0.0"].includes(form.bindAddress) ? form.bindAddress : "custom"} onChange={(e) => patch({ bindAddress: e.target.value === "custom" ? "" : e.target.value })} aria-label="Default bind address" data-testid="settings-bind">
-              <option value="127.0.0.1">127.0.0.1 — this computer only</option>
-              <option value="0.0.0.0">0.0.0.0 — every network</option>
-              <option value="custom">Another address…</option>
-            </select>
-            {!["127.0.0.1", "0.0.0.0"].includes(form.bindAddress) && (
-              <input className="mono input-addr" placeholder="192.168.1.10" value={form.bindAddress} onChange={(e) => patch({ bindAddress: e.target.value })} />
-            )}
-          </div>
-          {errors.bindAddress && <div className="field-error">{errors.bindAddress}</div>}
-          {!errors.bindAddress && exposesToNetwork(form.bindAddress) && (
-            <Banner tone="warning">Published ports become reachable from other machines on your network.</Banner>
+        <SettingRow label="Default bind address" hint={<>Where published ports listen when a command does not say (<code>-p 8080:80</code>).</>} error={errors.bindAddress}
+          after={!errors.bindAddress && exposesToNetwork(form.bindAddress) && <Banner tone="warning">Published ports become reachable from other machines on your network.</Banner>}
+        >
+          <select value={["127.0.0.1", "0.0.0.0"].includes(form.bindAddress) ? form.bindAddress : "custom"} onChange={(e) => patch({ bindAddress: e.target.value === "custom" ? "" : e.target.value })} aria-label="Default bind address" data-testid="settings-bind">
+            <option value="127.0.0.1">127.0.0.1 — this computer only</option>
+            <option value="0.0.0.0">0.0.0.0 — every network</option>
+            <option value="custom">Another address…</option>
+          </select>
+          {!["127.0.0.1", "0.0.0.0"].includes(form.bindAddress) && (
+            <input className="mono input-addr" placeholder="192.168.1.10" value={form.bindAddress} onChange={(e) => patch({ bindAddress: e.target.value })} />
           )}
-        </div>
-        <div className="setting">
-          <div className="setting-text">
-            <div className="setting-label">Start at login</div>
-            <div className="setting-hint">Start Berth and its engine when you log in.</div>
-          </div>
-          <div className="setting-control">
-            <label className="switch">
-              <input type="checkbox" checked={form.startAtLogin} onChange={(e) => patch({ startAtLogin: e.target.checked })} data-testid="settings-login" />
-              <span className="switch-track" />
-              {form.startAtLogin ? "On" : "Off"}
-            </label>
-          </div>
-        </div>
+        </SettingRow>
+        <SettingRow label="Start at login" hint="Start Berth and its engine when you log in.">
+          <label className="switch">
+            <input type="checkbox" checked={form.startAtLogin} onChange={(e) => patch({ startAtLogin: e.target.checked })} data-testid="settings-login" />
+            <span className="switch-track" />
+            {form.startAtLogin ? "On" : "Off"}
+          </label>
+        </SettingRow>
       </section>
     </div>
   );
