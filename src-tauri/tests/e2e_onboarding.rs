@@ -641,12 +641,10 @@ async fn a_newcomer_completes_the_onboarding_and_manages_a_container() {
     ]);
     let wanted = format!("127.0.0.1:{port}");
     block_in_place(|| {
-        world
-            .desktop
-            .wait_for("the port conflict's notification", STEP_TIMEOUT, |d| {
-                let shown = d.notifications();
-                shown.contains("A port could not be published") && shown.contains(&wanted)
-            })
+        wait_until("the port conflict's notification", STEP_TIMEOUT, || {
+            let shown = world.desktop.notifications();
+            shown.contains("A port could not be published") && shown.contains(&wanted)
+        })
     });
     ui.click("nav-dashboard").await;
     ui.wait_text("port-error", &port.to_string(), UI_TIMEOUT)
@@ -756,9 +754,9 @@ async fn a_newcomer_completes_the_onboarding_and_manages_a_container() {
     // entry; the app starts the engine by itself and stays in the tray.
     let _ = ui.client.close().await;
     block_in_place(|| {
-        world
-            .desktop
-            .wait_for("the app to quit", UI_TIMEOUT, |d| d.tray_items().is_empty())
+        wait_until("the app to quit", UI_TIMEOUT, || {
+            world.desktop.tray_items().is_empty()
+        })
     });
     let stopped = Command::new(berth_cli())
         .arg("stop")

@@ -66,20 +66,22 @@ impl Desktop {
             desktop.children.push(child);
         }
         for name in [WATCHER, NOTIFICATIONS] {
-            desktop.wait_for(
+            let on_bus = &desktop;
+            super::wait_until(
                 &format!("{name} on the session bus"),
                 Duration::from_secs(20),
-                |d| {
-                    d.gdbus(&[
-                        "--dest",
-                        "org.freedesktop.DBus",
-                        "--object-path",
-                        "/org/freedesktop/DBus",
-                        "--method",
-                        "org.freedesktop.DBus.NameHasOwner",
-                        name,
-                    ])
-                    .is_ok_and(|out| out.contains("true"))
+                || {
+                    on_bus
+                        .gdbus(&[
+                            "--dest",
+                            "org.freedesktop.DBus",
+                            "--object-path",
+                            "/org/freedesktop/DBus",
+                            "--method",
+                            "org.freedesktop.DBus.NameHasOwner",
+                            name,
+                        ])
+                        .is_ok_and(|out| out.contains("true"))
                 },
             );
         }
@@ -97,14 +99,6 @@ impl Desktop {
             Ok(String::from_utf8_lossy(&out.stdout).into_owned())
         } else {
             Err(String::from_utf8_lossy(&out.stderr).into_owned())
-        }
-    }
-
-    pub fn wait_for(&self, what: &str, timeout: Duration, mut ready: impl FnMut(&Desktop) -> bool) {
-        let start = Instant::now();
-        while !ready(self) {
-            assert!(start.elapsed() < timeout, "{what} within {timeout:?}");
-            std::thread::sleep(Duration::from_millis(250));
         }
     }
 

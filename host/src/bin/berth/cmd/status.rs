@@ -4,7 +4,7 @@ use berth_host::daemon::proto::{Phase, StatusReport, NO_DATA_DISK};
 use berth_host::daemon::ClientError;
 use berth_host::state::StateDirs;
 
-use super::{client, human_duration, print_json};
+use super::{client, human_bytes, human_duration, print_json};
 
 pub async fn status(dirs: &StateDirs, json: bool) -> anyhow::Result<i32> {
     let report = match client(dirs).status().await {
@@ -101,21 +101,6 @@ fn disk(disk: Option<&berth_protocol::Disk>) -> String {
             human_bytes(d.total_bytes)
         ),
         None => format!("NONE. {NO_DATA_DISK}; `berth logs` shows the console"),
-    }
-}
-
-fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
     }
 }
 
